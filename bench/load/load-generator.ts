@@ -1,0 +1,115 @@
+import { performance } from "node:perf_hooks";
+import * as hdr from "hdr-histogram-js";
+import { Pool } from "undici";
+
+export interface LoadResult {
+  mode: "closed" | "open";
+  /** Clients (closed loop) or target arrival rate per second (open loop). */
+  level: number;
+  requests: number;
+  errors: number;
+  seconds: number;
+  throughput: number;
+  latencyMs: { p50: number; p95: number; p99: number; max: number; mean: number };
+}
+
+export interface LoadOptions {
+  origin: string;
+  path: string;
+  /** Request bodies, used in turn. */
+  bodies: string[];
+  durationSeconds: number;
+  warmupSeconds?: number;
+}
+
+function histogram() {
+  // Microseconds, up to 60 s, 3 significant digits.
+  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false });
+}
+
+function summarise(h: hdr.Histogram) {
+  return {
+    p50: h.getValueAtPercentile(50) / 1000,
+    p95: h.getValueAtPercentile(95) / 1000,
+    p99: h.getValueAtPercentile(99) / 1000,
+    max: h.maxValue / 1000,
+    mean: h.mean / 1000,
+  };
+}
+
+async function send(pool: Pool, path: string, body: string): Promise<boolean> {
+  const response = await pool.request({ method: "POST", path, headers: { "content-type": "application/json" }, body });
+  await response.body.dump();
+  return response.statusCode === 200;
+}
+
+/**
+ * Closed loop: `clients` connections, each sending its next request when the previous answer arrives
+ * (what "N concurrent clients" means). Latency is measured per request from send to last byte.
+ */
+export async function closedLoop(options: LoadOptions, clients: number): Promise<LoadResult> {
+  const pool = new Pool(options.origin, { connections: clients, pipelining: 1 });
+  const h = histogram();
+  let requests = 0;
+  let errors = 0;
+  let next = 0;
+  const warmupEnd = performance.now() + (options.warmupSeconds ?? 1) * 1000;
+  const end = warmupEnd + options.durationSeconds * 1000;
+  let measuredStart = 0;
+  const client = async () => {
+    while (performance.now() < end) {
+      const body = options.bodies[next++ % options.bodies.length]!;
+      const t0 = performance.now();
+      const ok = await send(pool, options.path, body).catch(() => false);
+      const t1 = performance.now();
+      if (t0 < warmupEnd) continue;
+      if (!measuredStart) measuredStart = t0;
+      requests++;
+      if (!ok) errors++;
+      h.recordValue(Math.max(1, Math.round((t1 - t0) * 1000)));
+    }
+  };
+  await Promise.all(Array.from({ length: clients }, client));
+  const seconds = (performance.now() - (measuredStart || warmupEnd)) / 1000;
+  await pool.close();
+  return { mode: "closed", level: clients, requests, errors, seconds, throughput: requests / seconds, latencyMs: summarise(h) };
+}
+
+/**
+ * Open loop at a fixed arrival rate: request i is due at start + i / rate whether or not earlier ones have been
+ * answered, and its latency counts from that due time, so a stalled server cannot hide its queueing
+ * (no coordinated omission).
+ */
+export async function openLoop(options: LoadOptions, ratePerSecond: number, maxConnections = 256): Promise<LoadResult> {
+  const pool = new Pool(options.origin, { connections: maxConnections, pipelining: 1 });
+  const h = histogram();
+  let requests = 0;
+  let errors = 0;
+  const warmup = (options.warmupSeconds ?? 1) * ratePerSecond;
+  const total = Math.round((options.durationSeconds + (options.warmupSeconds ?? 1)) * ratePerSecond);
+  const start = performance.now();
+  const inFlight: Promise<void>[] = [];
+  let measuredStart = 0;
+  for (let i = 0; i < total; i++) {
+    const due = start + (i * 1000) / ratePerSecond;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    const body = options.bodies[i % options.bodies.length]!;
+    const measured = i >= warmup;
+    if (measured && !measuredStart) measuredStart = due;
+    inFlight.push(
+      send(pool, options.path, body)
+        .catch(() => false)
+        .then((ok) => {
+          if (!measured) return;
+          requests++;
+          if (!ok) errors++;
+          h.recordValue(Math.max(1, Math.round((performance.now() - due) * 1000)));
+        }),
+    );
+  }
+  await Promise.all(inFlight);
+  const seconds = (performance.now() - measuredStart) / 1000;
+  await pool.close();
+  return { mode: "open", level: ratePerSecond, requests, errors, seconds, throughput: requests / seconds, latencyMs: summarise(h) };
+}

@@ -1,0 +1,55 @@
+import type { Worker } from "node:worker_threads";
+import type { ModelManifest } from "../models/manifest.js";
+import type { ServingMetrics } from "../metrics/serving-metrics.js";
+import type { SubmitOptions } from "../batching/dynamic-batcher.js";
+
+/** One input's answer, the same shape whichever backend served it. */
+export interface ClassificationOutput {
+  label: string;
+  /** Uncalibrated probability of `label` (what the raw model says). */
+  score: number;
+  /** Calibrated probability per label. */
+  scores: Record<string, number>;
+  /** Calibrated probability of `label`: the number thresholds and escalation use. */
+  confidence: number;
+  tokens: number;
+  truncated: boolean;
+}
+
+export interface ClassifyResult {
+  outputs: ClassificationOutput[];
+  queueMs: number;
+  computeMs: number;
+}
+
+export interface PlacementInfo {
+  provider: string;
+  device: string;
+  workers: number;
+  threadsPerWorker: number;
+  fallbackReason?: string;
+}
+
+/** A loaded model version behind its scheduler. The HTTP layer sees models only through this. */
+export interface ModelBackend {
+  readonly manifest: ModelManifest;
+  readonly dir: string;
+  readonly placement: PlacementInfo;
+  classify(texts: string[], options: SubmitOptions): Promise<ClassifyResult>;
+  /** Stops taking work, finishes what is queued. */
+  drain(): Promise<void>;
+  dispose(): Promise<void>;
+  /** The worker threads serving this model, for diagnostics and fault-injection tests. */
+  workerThreads?(): readonly Worker[];
+}
+
+export interface BackendContext {
+  dir: string;
+  manifest: ModelManifest;
+  metrics: ServingMetrics;
+  /** Worker threads this model may use (already resolved from `workers: auto`). */
+  workers: number;
+  log: (level: "info" | "warn", message: string) => void;
+}
+
+export type BackendFactory = (context: BackendContext) => Promise<ModelBackend>;

@@ -1,0 +1,25 @@
+#!/usr/bin/env node
+import { Command } from "commander";
+import { ServingError } from "../errors/registry.js";
+import { registerServe } from "./serve-command.js";
+import { registerTrain } from "../../training/cli/train-command.js";
+import { registerEval } from "../../training/cli/eval-command.js";
+
+const program = new Command()
+  .name("specialist")
+  .description("Self-hosted specialist models: serve, train and evaluate them.")
+  .showHelpAfterError();
+
+registerServe(program);
+registerTrain(program);
+registerEval(program);
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  if (error instanceof ServingError) {
+    console.error(`error ${error.code}: ${error.message}`);
+    // A failed gate is a verdict, not a crash: CI tells the two apart by the exit code.
+    process.exit(error.code === "ERR_EVAL_GATE_FAILED" ? 2 : 1);
+  }
+  console.error(error instanceof Error && error.name === "CommanderError" ? error.message : error);
+  process.exit(1);
+});

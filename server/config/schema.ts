@@ -1,0 +1,61 @@
+import { z } from "zod";
+import { BatchingSettings, Device, InputLimits } from "../models/manifest.js";
+
+/** Per-model settings that the operator may change without touching the model folder. */
+export const ModelOverride = z
+  .object({
+    batching: BatchingSettings.partial().strict().optional(),
+    limits: InputLimits.partial().strict().optional(),
+    device: Device.optional(),
+    threshold: z.number().min(0).max(1).optional(),
+  })
+  .strict();
+
+export const ServerSettings = z
+  .object({
+    /** Loopback by default: the server is not reachable from other hosts unless asked. */
+    host: z.string().min(1).default("127.0.0.1"),
+    port: z.number().int().min(0).max(65535).default(8080),
+    /** Largest request body; larger bodies get 413 ERR_BODY_TOO_LARGE. */
+    bodyLimitBytes: z.number().int().min(1024).default(1_048_576),
+    /** Deadline of a request that does not set its own; past it the answer is 504 ERR_DEADLINE_EXCEEDED. */
+    requestDeadlineMs: z.number().int().min(1).max(600_000).default(10_000),
+    /** Upper bound a client may ask for with `deadline_ms`. */
+    maxRequestDeadlineMs: z.number().int().min(1).max(3_600_000).default(60_000),
+    logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    /** How long shutdown waits for queued work before closing connections. */
+    shutdownGraceMs: z.number().int().min(0).default(10_000),
+  })
+  .strict();
+
+export const ModelsSettings = z
+  .object({
+    /** Folder with one sub-folder per model (each with a model.json). Relative paths are from the working directory. */
+    repository: z.string().min(1).default("models"),
+    /** Model names to serve, or "all" for every model in the repository. */
+    serve: z.union([z.literal("all"), z.array(z.string().min(1)).min(1)]).default("all"),
+    /** Stop start-up when a model fails to load (Triton's default); false serves the others and reports the failure. */
+    exitOnLoadError: z.boolean().default(true),
+    overrides: z.record(z.string(), ModelOverride).default({}),
+  })
+  .strict();
+
+export const MetricsSettings = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Process metrics (CPU, memory, event-loop lag, GC). */
+    defaultMetrics: z.boolean().default(true),
+  })
+  .strict();
+
+export const ServerConfig = z
+  .object({
+    server: ServerSettings.default(ServerSettings.parse({})),
+    models: ModelsSettings.default(ModelsSettings.parse({})),
+    metrics: MetricsSettings.default(MetricsSettings.parse({})),
+  })
+  .strict();
+
+export type ServerConfig = z.infer<typeof ServerConfig>;
+export type ServerConfigInput = z.input<typeof ServerConfig>;
+export type ModelOverride = z.infer<typeof ModelOverride>;

@@ -1,0 +1,71 @@
+import swagger from "@fastify/swagger";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
+import { ServingError } from "../errors/registry.js";
+import { errorHandler, sendError } from "./error-handler.js";
+import { classifyRoute } from "./routes/classify.js";
+import { healthRoutes } from "./routes/health.js";
+import { modelsRoute } from "./routes/models.js";
+import type { ServerContext } from "./server-context.js";
+
+const PACKAGE_VERSION = "0.1.0";
+
+/** The HTTP layer: routes, validation, errors, metrics hooks. It knows models only through the registry. */
+export async function buildApp(context: ServerContext, logger: Logger): Promise<FastifyInstance> {
+  const { config, metrics, lifecycle } = context;
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit: config.server.bodyLimitBytes,
+    // Per-request lines at info level would cost more than a batched inference; onResponse logs at debug instead.
+    logController: new LogController({ disableRequestLogging: true }),
+    requestIdHeader: "x-request-id",
+    return503OnClosing: true,
+    forceCloseConnections: "idle",
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, new ServingError("ERR_ROUTE_NOT_FOUND", `no endpoint ${request.method} ${request.url.split("?")[0]}; see GET /openapi.json`)),
+  );
+  // Only JSON bodies: a text/plain body must get 415, not a confusing schema error.
+  app.removeContentTypeParser("text/plain");
+
+  app.addHook("onRequest", async (request, reply) => {
+    metrics.inFlight.inc();
+    reply.raw.once("close", () => metrics.inFlight.dec());
+    reply.header("x-request-id", request.id);
+    if (lifecycle.shuttingDown && request.url.startsWith("/v1/")) throw new ServingError("ERR_SHUTTING_DOWN");
+  });
+  app.addHook("onSend", async (_request, reply) => {
+    // A keep-alive connection left open would hold shutdown until its idle timeout.
+    if (lifecycle.shuttingDown) reply.header("connection", "close");
+  });
+  app.addHook("onResponse", async (request, reply) => {
+    request.log.debug({ url: request.url, status: reply.statusCode, ms: reply.elapsedTime }, "request completed");
+    metrics.requestDuration.observe(
+      {
+        route: request.routeOptions.url ?? "unmatched",
+        method: request.method,
+        status: String(reply.statusCode),
+        model: request.metricsModel ?? "",
+      },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: "specialist-serve", version: PACKAGE_VERSION, description: "Self-hosted specialist models with calibrated confidence." },
+    },
+    transform: jsonSchemaTransform,
+  });
+  app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(healthRoutes, { context });
+  await app.register(modelsRoute, { context });
+  await app.register(classifyRoute, { context });
+  return app;
+}

@@ -1,0 +1,33 @@
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import type { ServerContext } from "../server-context.js";
+import { ModelsResponse } from "../schemas.js";
+
+export const modelsRoute: FastifyPluginAsyncZod<{ context: ServerContext }> = async (app, { context }) => {
+  app.get("/v1/models", { schema: { summary: "The models this server serves and their state.", response: { 200: ModelsResponse } } }, async () => ({
+    models: context.registry.list().map((state) => {
+      const m = state.manifest;
+      return {
+        name: m.name,
+        version: m.version,
+        format: m.format,
+        task: m.task,
+        labels: m.labels,
+        threshold: m.threshold,
+        status: state.status,
+        ...(state.status === "failed" ? { error: { code: state.error.code, message: state.error.message } } : {}),
+        ...(state.status === "ready"
+          ? {
+              placement: {
+                provider: state.backend.placement.provider,
+                device: state.backend.placement.device,
+                workers: state.backend.placement.workers,
+                threads_per_worker: state.backend.placement.threadsPerWorker,
+              },
+            }
+          : {}),
+        limits: { max_tokens: m.limits.maxTokens, max_chars: m.limits.maxChars, max_inputs_per_request: m.limits.maxInputsPerRequest },
+        batching: { max_batch_size: m.batching.maxBatchSize, max_queue_delay_ms: m.batching.maxQueueDelayMs, max_queue_size: m.batching.maxQueueSize },
+      };
+    }),
+  }));
+};

@@ -1,0 +1,71 @@
+import { z } from "zod";
+
+export const ErrorBody = z.object({
+  error: z.object({
+    code: z.string().describe("Stable error code; match on this, not on the message."),
+    message: z.string(),
+    details: z.unknown().optional(),
+  }),
+});
+
+export const ClassifyBody = z
+  .object({
+    model: z.string().min(1).max(200).describe("Name of a served model (GET /v1/models)."),
+    input: z
+      .union([z.string(), z.array(z.string()).min(1)])
+      .describe("One text, or a list of texts classified in order."),
+    deadline_ms: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe("Answer within this many milliseconds or fail with 504 ERR_DEADLINE_EXCEEDED; defaults to the server's setting."),
+  })
+  .strict();
+
+export const ClassificationResult = z.object({
+  label: z.string(),
+  score: z.number().describe("Uncalibrated model probability of the label."),
+  scores: z.record(z.string(), z.number()).describe("Calibrated probability per label."),
+  confidence: z.number().describe("Calibrated probability of the label; compared with the model's threshold."),
+  below_threshold: z.boolean().describe("True when confidence is under the model's threshold: the answer is not trusted."),
+  truncated: z.boolean().describe("True when the input was cut to the model's maximum length."),
+  tokens: z.number().int(),
+});
+
+export const ClassifyResponse = z.object({
+  model: z.string(),
+  version: z.string(),
+  results: z.array(ClassificationResult),
+  usage: z.object({ inputs: z.number().int(), tokens: z.number().int() }),
+  timings: z.object({
+    queue_ms: z.number().describe("Longest wait of one of the inputs in the model's queue."),
+    compute_ms: z.number().describe("Longest tokenize + inference time of the batches that served the request."),
+    total_ms: z.number(),
+  }),
+});
+
+export const ModelDescription = z.object({
+  name: z.string(),
+  version: z.string(),
+  format: z.string(),
+  task: z.string(),
+  labels: z.array(z.string()),
+  threshold: z.number(),
+  status: z.enum(["loading", "ready", "failed"]),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+  placement: z
+    .object({ provider: z.string(), device: z.string(), workers: z.number(), threads_per_worker: z.number() })
+    .optional(),
+  limits: z.object({ max_tokens: z.number(), max_chars: z.number(), max_inputs_per_request: z.number() }),
+  batching: z.object({ max_batch_size: z.number(), max_queue_delay_ms: z.number(), max_queue_size: z.number() }),
+});
+
+export const ModelsResponse = z.object({ models: z.array(ModelDescription) });
+
+export const HealthResponse = z.object({ status: z.string() });
+
+export const ReadyResponse = z.object({
+  status: z.enum(["ready", "not_ready", "shutting_down"]),
+  models: z.record(z.string(), z.string()),
+});

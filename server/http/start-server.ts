@@ -1,0 +1,52 @@
+import type { FastifyInstance } from "fastify";
+import { pino } from "pino";
+import type { ServerConfig } from "../config/schema.js";
+import { ServingMetrics } from "../metrics/serving-metrics.js";
+import { ModelRegistry } from "../models/model-registry.js";
+import { buildApp } from "./build-app.js";
+import type { ServerContext } from "./server-context.js";
+
+export interface RunningServer {
+  app: FastifyInstance;
+  context: ServerContext;
+  /** Base URL of the listener, e.g. http://127.0.0.1:8080. */
+  url: string;
+  /** Readiness off, refuse new work, finish queued work within the grace period, close connections, stop workers. */
+  close(): Promise<void>;
+}
+
+/** Loads the models, then listens. Nothing here is global: tests start several servers side by side. */
+export async function startServer(config: Readonly<ServerConfig>): Promise<RunningServer> {
+  const metrics = new ServingMetrics({ defaultMetrics: config.metrics.defaultMetrics });
+  const lifecycle = { shuttingDown: false };
+  const logger = pino({ level: config.server.logLevel });
+  const registry = await ModelRegistry.load(config, metrics, (level, message) => logger[level](message));
+  const context: ServerContext = { config, registry, metrics, lifecycle };
+  let app: FastifyInstance;
+  try {
+    app = await buildApp(context, logger);
+    await app.listen({ host: config.server.host, port: config.server.port });
+  } catch (error) {
+    await registry.dispose();
+    throw error;
+  }
+  const address = app.server.address();
+  const port = typeof address === "object" && address ? address.port : config.server.port;
+  const host = config.server.host.includes(":") ? `[${config.server.host}]` : config.server.host;
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      lifecycle.shuttingDown = true;
+      const grace = setTimeout(() => app.server.closeAllConnections(), config.server.shutdownGraceMs);
+      grace.unref();
+      try {
+        await Promise.race([registry.drain(), new Promise((resolve) => setTimeout(resolve, config.server.shutdownGraceMs).unref())]);
+        await app.close();
+      } finally {
+        clearTimeout(grace);
+        await registry.dispose();
+      }
+    })());
+  return { app, context, url: `http://${host}:${port}`, close };
+}

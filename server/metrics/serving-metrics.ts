@@ -1,0 +1,88 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, exponentialBuckets } from "prom-client";
+
+/**
+ * Every metric the server exports, on a registry of its own (not prom-client's global one), so several servers
+ * in one process (tests) do not mix their numbers. Worker threads report their timings with each batch and
+ * the main thread records them here, so one endpoint shows all of them.
+ */
+export class ServingMetrics {
+  readonly registry = new Registry();
+
+  readonly requestDuration = new Histogram({
+    name: "specialist_http_request_duration_seconds",
+    help: "HTTP request duration, by route, method, status code and model.",
+    labelNames: ["route", "method", "status", "model"] as const,
+    buckets: exponentialBuckets(0.001, 2, 15),
+    registers: [this.registry],
+  });
+
+  readonly queueWait = new Histogram({
+    name: "specialist_queue_wait_seconds",
+    help: "Time an input waited in its model's queue before its batch was sent to a worker.",
+    labelNames: ["model"] as const,
+    buckets: exponentialBuckets(0.0005, 2, 14),
+    registers: [this.registry],
+  });
+
+  readonly batchSize = new Histogram({
+    name: "specialist_batch_size",
+    help: "Inputs per batch sent to a worker.",
+    labelNames: ["model"] as const,
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
+    registers: [this.registry],
+  });
+
+  readonly tokenizeDuration = new Histogram({
+    name: "specialist_tokenize_duration_seconds",
+    help: "Time a worker spent tokenizing one batch.",
+    labelNames: ["model"] as const,
+    buckets: exponentialBuckets(0.0001, 2, 16),
+    registers: [this.registry],
+  });
+
+  readonly inferenceDuration = new Histogram({
+    name: "specialist_inference_duration_seconds",
+    help: "Time a worker spent in the model for one batch (ONNX session run).",
+    labelNames: ["model"] as const,
+    buckets: exponentialBuckets(0.0001, 2, 16),
+    registers: [this.registry],
+  });
+
+  readonly queueDepth = new Gauge({
+    name: "specialist_queue_depth",
+    help: "Inputs waiting in the model's queue.",
+    labelNames: ["model"] as const,
+    registers: [this.registry],
+  });
+
+  readonly inFlight = new Gauge({
+    name: "specialist_requests_in_flight",
+    help: "HTTP requests being handled.",
+    registers: [this.registry],
+  });
+
+  readonly workerRestarts = new Counter({
+    name: "specialist_worker_restarts_total",
+    help: "Worker threads started to replace one that died.",
+    labelNames: ["model"] as const,
+    registers: [this.registry],
+  });
+
+  readonly tokens = new Counter({
+    name: "specialist_tokens_total",
+    help: "Tokens processed by the model.",
+    labelNames: ["model"] as const,
+    registers: [this.registry],
+  });
+
+  readonly predictions = new Counter({
+    name: "specialist_predictions_total",
+    help: "Inputs classified, by model, label and whether the confidence reached the model's threshold.",
+    labelNames: ["model", "label", "confident"] as const,
+    registers: [this.registry],
+  });
+
+  constructor(options: { defaultMetrics: boolean }) {
+    if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+}

@@ -1,0 +1,112 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { z } from "zod";
+import { ServingError } from "../errors/registry.js";
+import { formatZodIssues } from "../config/zod-issues.js";
+
+/** `auto`: CUDA when it loads, CPU otherwise; `cuda` or `cuda:N`: CUDA or fail; `cpu`: CPU only. */
+export const Device = z
+  .string()
+  .regex(/^(auto|cpu|cuda(:\d+)?)$/, "must be auto, cpu, cuda or cuda:<device id>");
+
+export const BatchingSettings = z
+  .object({
+    /** Largest batch handed to one worker. */
+    maxBatchSize: z.number().int().min(1).max(4096).default(32),
+    /** How long the oldest queued input may wait for a fuller batch. */
+    maxQueueDelayMs: z.number().min(0).max(10_000).default(2),
+    /** Inputs (not requests) that may wait; beyond it requests get 429. */
+    maxQueueSize: z.number().int().min(1).default(4096),
+    /** Worker threads for this model; `auto` shares the cores among the ONNX models served. */
+    workers: z.union([z.literal("auto"), z.number().int().min(1).max(256)]).default("auto"),
+    /** ORT intra-op threads per worker. */
+    intraOpThreads: z.number().int().min(1).max(256).default(1),
+  })
+  .strict();
+
+export const InputLimits = z
+  .object({
+    /** Tokens fed to the model; longer inputs are truncated and reported with `truncated: true`. */
+    maxTokens: z.number().int().min(2).max(1_000_000).default(512),
+    /** Characters read from one input before tokenizing; bounds the work a single input can cause. */
+    maxChars: z.number().int().min(1).default(100_000),
+    /** Inputs accepted in one request. */
+    maxInputsPerRequest: z.number().int().min(1).default(256),
+  })
+  .strict();
+
+export const EscalationPolicy = z
+  .object({
+    /** What happens below `threshold`: send to the frontier, to human review, both, or nothing. */
+    onLowConfidence: z.enum(["escalate", "review", "both", "none"]).default("escalate"),
+  })
+  .strict();
+
+export const CostSettings = z
+  .object({
+    /** Price of the host that serves this model, for cost reports (USD per hour). */
+    hostUsdPerHour: z.number().min(0).optional(),
+  })
+  .strict();
+
+export const ModelManifest = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, "lower-case letters, digits, '.', '_' and '-' only"),
+    version: z.string().min(1),
+    format: z.enum(["onnx", "gguf"]),
+    task: z.enum(["text-classification"]),
+    description: z.string().default(""),
+    labels: z.array(z.string().min(1)).min(2),
+    artifacts: z
+      .object({
+        model: z.string().min(1).default("model.onnx"),
+        /** Folder (relative to the model folder) holding tokenizer.json and tokenizer_config.json. */
+        tokenizer: z.string().default("."),
+      })
+      .strict()
+      .default({ model: "model.onnx", tokenizer: "." }),
+    /** Name of the ONNX output holding [batch, labels] logits. */
+    outputName: z.string().default("logits"),
+    limits: InputLimits.default(InputLimits.parse({})),
+    batching: BatchingSettings.default(BatchingSettings.parse({})),
+    calibration: z
+      .object({ temperature: z.number().positive().default(1) })
+      .strict()
+      .default({ temperature: 1 }),
+    /** Calibrated confidence below which an answer is not trusted (see `escalation`). */
+    threshold: z.number().min(0).max(1).default(0.5),
+    escalation: EscalationPolicy.default(EscalationPolicy.parse({})),
+    cost: CostSettings.default({}),
+    device: Device.default("auto"),
+  })
+  .strict()
+  .superRefine((m, ctx) => {
+    if (new Set(m.labels).size !== m.labels.length) {
+      ctx.addIssue({ code: "custom", path: ["labels"], message: "labels must be unique" });
+    }
+    if (m.limits.maxInputsPerRequest > m.batching.maxQueueSize) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["limits", "maxInputsPerRequest"],
+        message: `must not exceed batching.maxQueueSize (${m.batching.maxQueueSize}): a larger request could never be queued`,
+      });
+    }
+  });
+
+export type ModelManifest = z.infer<typeof ModelManifest>;
+export type ModelManifestInput = z.input<typeof ModelManifest>;
+
+export async function readManifest(dir: string): Promise<ModelManifest> {
+  const path = join(dir, "model.json");
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(path, "utf8"));
+  } catch (cause) {
+    throw new ServingError("ERR_MANIFEST_INVALID", `${path}: ${(cause as Error).message}`, { cause });
+  }
+  const parsed = ModelManifest.safeParse(raw);
+  if (!parsed.success) {
+    throw new ServingError("ERR_MANIFEST_INVALID", `${path}: ${formatZodIssues(parsed.error)}`);
+  }
+  return parsed.data;
+}

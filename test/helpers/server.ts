@@ -1,0 +1,43 @@
+import { fileURLToPath } from "node:url";
+import { loadConfig } from "../../server/config/load-config.js";
+import type { ServerConfigInput } from "../../server/config/schema.js";
+import { startServer, type RunningServer } from "../../server/http/start-server.js";
+
+export const MODELS_DIR = fileURLToPath(new URL("../../models", import.meta.url));
+
+/** The real server on an ephemeral loopback port, serving the bundled models; close it in afterAll. */
+export async function startTestServer(overrides: ServerConfigInput = {}): Promise<RunningServer> {
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      ...overrides,
+      server: { port: 0, logLevel: "warn", ...overrides.server },
+      models: { repository: MODELS_DIR, serve: ["email-spam"], ...overrides.models },
+      metrics: { defaultMetrics: true, ...overrides.metrics },
+    },
+  });
+  return startServer(config);
+}
+
+export async function postJson(server: RunningServer, path: string, body: unknown, init: RequestInit = {}): Promise<{ status: number; headers: Headers; json: any }> {
+  const response = await fetch(`${server.url}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+    ...init,
+  });
+  const text = await response.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = text;
+  }
+  return { status: response.status, headers: response.headers, json };
+}
+
+/** A number from the Prometheus text format: the sample whose name and labels contain all the given parts. */
+export function metricValue(text: string, name: string, ...parts: string[]): number | undefined {
+  const line = text.split("\n").find((l) => l.startsWith(name) && !l.startsWith("#") && parts.every((p) => l.includes(p)) && l.slice(name.length, name.length + 1).match(/[{ ]/));
+  return line ? Number(line.slice(line.lastIndexOf(" ") + 1)) : undefined;
+}

@@ -1,0 +1,28 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+
+const run = promisify(execFile);
+const cli = new URL("../../server/cli/main.ts", import.meta.url).pathname;
+const specialist = (...args: string[]) => run(process.execPath, ["--import", "tsx", cli, ...args], { env: { ...process.env, NO_COLOR: "1" } });
+
+describe("command line", () => {
+  it("lists its subcommands", async () => {
+    const { stdout } = await specialist("--help");
+    for (const command of ["serve", "train", "eval"]) expect(stdout).toContain(command);
+  });
+
+  it("has --help on each subcommand", async () => {
+    const [serve, train, evaluate] = await Promise.all([specialist("serve", "--help"), specialist("train", "--help"), specialist("eval", "--help")]);
+    expect(serve.stdout).toContain("--port");
+    expect(train.stdout).toContain("--corpus");
+    expect(evaluate.stdout).toContain("--baseline");
+  });
+
+  it("exits 1 with the error code and the path on a bad configuration", async () => {
+    const error = (await run(process.execPath, ["--import", "tsx", cli, "serve"], { env: { ...process.env, SPECIALIST_SERVER__PORT: "http" } }).catch((e: unknown) => e)) as { code: number; stderr: string };
+    expect(error.code).toBe(1);
+    expect(error.stderr).toContain("ERR_CONFIG_INVALID");
+    expect(error.stderr).toContain("server.port");
+  });
+});

@@ -1,0 +1,174 @@
+import { describe, expect, it } from "vitest";
+import { performance } from "node:perf_hooks";
+import { DynamicBatcher, type BatchOutcome } from "../../server/batching/dynamic-batcher.js";
+import { ServingError } from "../../server/errors/registry.js";
+
+interface Call {
+  inputs: string[];
+  at: number;
+  resolve(outcome: BatchOutcome<string>): void;
+  reject(error: unknown): void;
+}
+
+/** A backend whose batches finish only when the test says so. */
+function controlledBackend() {
+  const calls: Call[] = [];
+  const run = (inputs: string[]) =>
+    new Promise<BatchOutcome<string>>((resolve, reject) => calls.push({ inputs, at: performance.now(), resolve, reject }));
+  const finish = (call: Call) => call.resolve({ outputs: call.inputs.map((x) => x.toUpperCase()), computeMs: 1 });
+  return { calls, run, finish };
+}
+
+const far = () => performance.now() + 60_000;
+const settings = { maxBatchSize: 4, maxQueueDelayMs: 50, maxQueueSize: 10, concurrency: 1 };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("DynamicBatcher", () => {
+  it("sends a batch as soon as it is full, without waiting for the delay", async () => {
+    const backend = controlledBackend();
+    const batcher = new DynamicBatcher(settings, backend.run);
+    const started = performance.now();
+    const result = batcher.submit(["a", "b", "c", "d"], { deadline: far() });
+    await sleep(0);
+    expect(backend.calls).toHaveLength(1);
+    expect(backend.calls[0]!.inputs).toEqual(["a", "b", "c", "d"]);
+    expect(backend.calls[0]!.at - started).toBeLessThan(40);
+    backend.finish(backend.calls[0]!);
+    expect((await result).outputs).toEqual(["A", "B", "C", "D"]);
+  });
+
+  it("sends a partial batch when its oldest input has waited maxQueueDelayMs", async () => {
+    const backend = controlledBackend();
+    const batcher = new DynamicBatcher({ ...settings, maxQueueDelayMs: 30 }, backend.run);
+    const started = performance.now();
+    const result = batcher.submit(["a"], { deadline: far() });
+    await sleep(10);
+    expect(backend.calls).toHaveLength(0);
+    await sleep(60);
+    expect(backend.calls).toHaveLength(1);
+    expect(backend.calls[0]!.at - started).toBeGreaterThanOrEqual(29);
+    backend.finish(backend.calls[0]!);
+    expect((await result).outputs).toEqual(["A"]);
+  });
+
+  it("grows batches while the workers are busy and keeps each request's order", async () => {
+    const backend = controlledBackend();
+    const batcher = new DynamicBatcher({ ...settings, maxQueueDelayMs: 0, maxBatchSize: 8 }, backend.run);
+    const first = batcher.submit(["x"], { deadline: far() });
+    await sleep(0);
+    expect(backend.calls).toHaveLength(1); // the only worker is now busy
+    const second = batcher.submit(["a", "b", "c"], { deadline: far() });
+    const third = batcher.submit(["d", "e"], { deadline: far() });
+    await sleep(5);
+    expect(backend.calls).toHaveLength(1);
+    backend.finish(backend.calls[0]!);
+    await first;
+    await sleep(0);
+    expect(backend.calls[1]!.inputs).toEqual(["a", "b", "c", "d", "e"]);
+    backend.finish(backend.calls[1]!);
+    expect((await second).outputs).toEqual(["A", "B", "C"]);
+    expect((await third).outputs).toEqual(["D", "E"]);
+  });
+
+  it("splits a large request across batches and reassembles it in order", async () => {
+    const backend = controlledBackend();
+    const batcher = new DynamicBatcher({ ...settings, maxBatchSize: 3, concurrency: 2 }, backend.run);
+    const inputs = ["a", "b", "c", "d", "e", "f", "g"];
+    const result = batcher.submit(inputs, { deadline: far() });
+    await sleep(0);
+    expect(backend.calls.map((c) => c.inputs)).toEqual([["a", "b", "c"], ["d", "e", "f"]]);
+    backend.finish(backend.calls[1]!); // out of order on purpose
+    backend.finish(backend.calls[0]!);
+    await sleep(60);
+    expect(backend.calls[2]!.inputs).toEqual(["g"]);
+    backend.finish(backend.calls[2]!);
+    expect((await result).outputs).toEqual(inputs.map((x) => x.toUpperCase()));
+  });
+
+  it("rejects with ERR_QUEUE_FULL and a Retry-After hint when the queue bound would be passed", async () => {
+    const backend = controlledBackend();
+    const batcher = new DynamicBatcher({ ...settings, maxBatchSize: 2, maxQueueSize: 3 }, backend.run);
+    void batcher.submit(["a", "b"], { deadline: far() }); // dispatched at once: a full batch
+    await sleep(0);
+    void batcher.submit(["c", "d"], { deadline: far() }); // waits: the worker is busy
+    const error = await batcher.submit(["e", "f"], { deadline: far() }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ServingError);
+    expect((error as ServingError).code).toBe("ERR_QUEUE_FULL");
+    expect((error as ServingError).status).toBe(429);
+    expect((error as ServingError).retryAfter).toBeGreaterThanOrEqual(1);
+    expect(batcher.depth).toBe(2);
+  });
+
+  it("fails a queued request at its deadline and takes its inputs out of the queue", async () => {
+    const backend = controlledBackend();
+    const batcher = new DynamicBatcher({ ...settings, maxQueueDelayMs: 0 }, backend.run);
+    void batcher.submit(["busy"], { deadline: far() });
+    await sleep(0);
+    const late = batcher.submit(["a", "b"], { deadline: performance.now() + 20 });
+    expect(batcher.depth).toBe(2);
+    const error = await late.catch((e: unknown) => e);
+    expect((error as ServingError).code).toBe("ERR_DEADLINE_EXCEEDED");
+    expect(batcher.depth).toBe(0);
+    backend.finish(backend.calls[0]!);
+    await sleep(5);
+    expect(backend.calls).toHaveLength(1); // the expired inputs were never sent
+  });
+
+  it("removes a cancelled request from the queue", async () => {
+    const backend = controlledBackend();
+    const batcher = new DynamicBatcher({ ...settings, maxQueueDelayMs: 0 }, backend.run);
+    void batcher.submit(["busy"], { deadline: far() });
+    await sleep(0);
+    const controller = new AbortController();
+    const cancelled = batcher.submit(["a"], { deadline: far(), signal: controller.signal });
+    const kept = batcher.submit(["b"], { deadline: far() });
+    controller.abort();
+    expect(((await cancelled.catch((e: unknown) => e)) as ServingError).code).toBe("ERR_CLIENT_CLOSED");
+    expect(batcher.depth).toBe(1);
+    backend.finish(backend.calls[0]!);
+    await sleep(5);
+    expect(backend.calls[1]!.inputs).toEqual(["b"]);
+    backend.finish(backend.calls[1]!);
+    expect((await kept).outputs).toEqual(["B"]);
+  });
+
+  it("fails every request of a batch whose backend call fails, and keeps serving", async () => {
+    const backend = controlledBackend();
+    const batcher = new DynamicBatcher({ ...settings, maxQueueDelayMs: 0 }, backend.run);
+    const a = batcher.submit(["a"], { deadline: far() });
+    await sleep(0);
+    backend.calls[0]!.reject(new ServingError("ERR_WORKER_FAILED", "worker died"));
+    expect(((await a.catch((e: unknown) => e)) as ServingError).code).toBe("ERR_WORKER_FAILED");
+    const b = batcher.submit(["b"], { deadline: far() });
+    await sleep(0);
+    backend.finish(backend.calls[1]!);
+    expect((await b).outputs).toEqual(["B"]);
+  });
+
+  it("drain sends what is queued at once and refuses new work", async () => {
+    const backend = controlledBackend();
+    const batcher = new DynamicBatcher({ ...settings, maxQueueDelayMs: 10_000 }, backend.run);
+    const queued = batcher.submit(["a"], { deadline: far() });
+    const drained = batcher.drain();
+    await sleep(0);
+    expect(backend.calls).toHaveLength(1);
+    backend.finish(backend.calls[0]!);
+    await drained;
+    expect((await queued).outputs).toEqual(["A"]);
+    expect(((await batcher.submit(["b"], { deadline: far() }).catch((e: unknown) => e)) as ServingError).code).toBe("ERR_SHUTTING_DOWN");
+  });
+
+  it("regression: an infinite deadline never expires (setTimeout(Infinity) fires at once)", async () => {
+    const backend = controlledBackend();
+    const batcher = new DynamicBatcher({ ...settings, maxQueueDelayMs: 0 }, backend.run);
+    void batcher.submit(["busy"], { deadline: far() });
+    await sleep(0);
+    const patient = batcher.submit(["a"], { deadline: Infinity });
+    await sleep(20);
+    expect(batcher.depth).toBe(1);
+    backend.finish(backend.calls[0]!);
+    await sleep(0);
+    backend.finish(backend.calls[1]!);
+    expect((await patient).outputs).toEqual(["A"]);
+  });
+});

@@ -1,0 +1,112 @@
+import { readFile, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { InvalidArgumentError, type Command } from "commander";
+import { ServingError } from "../../server/errors/registry.js";
+import type { LabelledExample } from "../data/example.js";
+import { hashExamples } from "../data/hash.js";
+import { readLabelledFile } from "../data/labelled-file.js";
+import { loadSplits } from "../data/load-splits.js";
+import type { ClassificationReport } from "../evaluation/classification-metrics.js";
+import { evaluateModelFolder } from "../evaluation/evaluate-model.js";
+import { regressionGate } from "../evaluation/regression-gate.js";
+import type { TrainingMetrics } from "../model-folder/training-metrics.js";
+import { DEFAULT_TRAIN_OPTIONS } from "../train-specialist.js";
+
+interface EvalFlags {
+  repository: string;
+  data?: string;
+  corpus?: string;
+  split: "test" | "validation" | "train";
+  textField: string;
+  labelField: string;
+  categoryField?: string;
+  seed?: number;
+  baseline?: string;
+  baselineModel?: string;
+  margin: number;
+  output?: string;
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+
+async function readMetrics(path: string): Promise<TrainingMetrics | undefined> {
+  try {
+    return JSON.parse(await readFile(path, "utf8")) as TrainingMetrics;
+  } catch {
+    return undefined;
+  }
+}
+
+async function examplesFor(flags: EvalFlags, modelDir: string): Promise<LabelledExample[]> {
+  if (flags.data) return readLabelledFile(flags.data, { textField: flags.textField, labelField: flags.labelField, ...(flags.categoryField ? { categoryField: flags.categoryField } : {}) });
+  const match = /^email:(random|temporal)$/.exec(flags.corpus ?? "");
+  if (!match) throw new InvalidArgumentError("give --data <file> or --corpus email:random|email:temporal");
+  // The held-out split of the corpus depends on the seed: take the one the model was trained with.
+  const seed = flags.seed ?? (await readMetrics(join(modelDir, "metrics.json")))?.training.seed ?? DEFAULT_TRAIN_OPTIONS.seed;
+  const splits = await loadSplits({ kind: "email", protocol: match[1] as "random" | "temporal" }, { ...DEFAULT_TRAIN_OPTIONS, seed });
+  return splits[flags.split];
+}
+
+function printReport(title: string, report: ClassificationReport): void {
+  console.log(`${title}: ${report.count} items, accuracy ${pct(report.accuracy)}, macro-F1 ${report.macroF1.toFixed(4)}, ECE ${report.ece.toFixed(4)}`);
+  for (const [label, s] of Object.entries(report.perClass)) {
+    console.log(`  label ${label.padEnd(14)} precision ${pct(s.precision).padStart(7)} recall ${pct(s.recall).padStart(7)} F1 ${s.f1.toFixed(4)} (n=${s.support})`);
+  }
+  for (const [category, s] of Object.entries(report.perCategory)) {
+    console.log(`  category ${category.padEnd(11)} accuracy ${pct(s.accuracy).padStart(7)} (n=${s.support})`);
+  }
+}
+
+export function registerEval(program: Command): void {
+  program
+    .command("eval")
+    .description("Evaluate a model of the repository on labelled data through the serving code; with a baseline, fail (exit 2) on a regression.")
+    .argument("<model>", "model folder name in the repository")
+    .option("--repository <dir>", "model repository", "models")
+    .option("--data <file>", "labelled JSONL or CSV file")
+    .option("--corpus <protocol>", "email:random or email:temporal (uses the model's training seed)")
+    .option("--split <name>", "with --corpus: test, validation or train", "test")
+    .option("--text-field <name>", "text field in --data", "text")
+    .option("--label-field <name>", "label field in --data", "label")
+    .option("--category-field <name>", "field for per-category scores")
+    .option("--seed <n>", "with --corpus: split seed (default: the model's)", (v) => Number(v))
+    .option("--baseline <metrics.json>", "compare with a saved metrics file (metrics.json of a model, or an eval --output)")
+    .option("--baseline-model <name>", "compare with another model of the repository, run on the same data")
+    .option("--margin <x>", "largest allowed drop of any gated score (absolute)", (v) => Number(v), 0.01)
+    .option("-o, --output <file>", "write the evaluation as JSON")
+    .action(async (model: string, flags: EvalFlags) => {
+      const modelDir = resolve(flags.repository, model);
+      const examples = await examplesFor(flags, modelDir);
+      if (examples.length === 0) throw new ServingError("ERR_DATA_INVALID", "no labelled examples to evaluate");
+      const dataHash = hashExamples(examples);
+      const evaluation = await evaluateModelFolder(modelDir, examples);
+      printReport(`${evaluation.model}@${evaluation.version}`, evaluation.report);
+      console.log(`  below threshold: ${pct(evaluation.escalationRate)}; accuracy on the rest ${pct(evaluation.keptAccuracy)}; ${evaluation.seconds.toFixed(1)} s`);
+
+      let baseline: ClassificationReport | undefined;
+      if (flags.baseline) {
+        const saved = JSON.parse(await readFile(flags.baseline, "utf8")) as Partial<TrainingMetrics> & { report?: ClassificationReport; dataHash?: string };
+        baseline = saved.report ?? saved.test;
+        if (!baseline) throw new ServingError("ERR_DATA_INVALID", `${flags.baseline}: no 'test' or 'report' section to compare with`);
+        const savedHash = saved.dataHash ?? saved.data?.hashes.test;
+        if (savedHash && savedHash !== dataHash) console.log(`  note: the baseline was measured on other data (${savedHash.slice(0, 19)}… vs ${dataHash.slice(0, 19)}…)`);
+      } else if (flags.baselineModel) {
+        const other = await evaluateModelFolder(resolve(flags.repository, flags.baselineModel), examples);
+        printReport(`baseline ${other.model}@${other.version}`, other.report);
+        baseline = other.report;
+      }
+      const gate = baseline ? regressionGate(baseline, evaluation.report, flags.margin) : undefined;
+      if (gate) {
+        console.log(`gate (largest allowed drop ${flags.margin}):`);
+        for (const c of gate.checks) {
+          console.log(`  ${c.passed ? "ok  " : "FAIL"} ${c.metric.padEnd(24)} ${c.baseline.toFixed(4)} → ${c.candidate.toFixed(4)} (${c.drop > 0 ? "-" : "+"}${Math.abs(c.drop).toFixed(4)})`);
+        }
+      }
+      if (flags.output) {
+        await writeFile(flags.output, JSON.stringify({ ...evaluation, dataHash, gate }, null, 2) + "\n");
+      }
+      if (gate && !gate.passed) {
+        throw new ServingError("ERR_EVAL_GATE_FAILED", `${gate.checks.filter((c) => !c.passed).map((c) => c.metric).join(", ")} dropped by more than ${flags.margin}`);
+      }
+    });
+}

@@ -1,0 +1,176 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { loadLocalTokenizer } from "../server/backends/onnx/tokenizer.js";
+import type { ModelManifestInput } from "../server/models/manifest.js";
+import { ModelManifest } from "../server/models/manifest.js";
+import { expectedCalibrationError } from "./calibration/ece.js";
+import { fitTemperature } from "./calibration/temperature.js";
+import { chooseThreshold, type ThresholdTarget } from "./calibration/threshold.js";
+import type { LabelledExample } from "./data/example.js";
+import { hashExamples } from "./data/hash.js";
+import { loadSplits, type DataSource } from "./data/load-splits.js";
+import { classificationReport } from "./evaluation/classification-metrics.js";
+import { fastTextToOnnx } from "./export/fasttext-onnx.js";
+import { checkOnnxParity, type ParityReport } from "./export/onnx-parity.js";
+import { featurize } from "./fasttext/featurize.js";
+import { DEFAULT_HASH_MULTIPLIER, logitsOf, softmax, type FastTextModel, type FastTextShape } from "./fasttext/model.js";
+import { trainFastText, type TrainOptions, type TrainingExample } from "./fasttext/train.js";
+import { writeModelCard } from "./model-folder/model-card.js";
+import type { TrainingMetrics } from "./model-folder/training-metrics.js";
+import { learnWordVocabulary } from "./tokenizer/word-vocabulary.js";
+import { writeHfTokenizer } from "./tokenizer/hf-tokenizer-files.js";
+
+export interface TrainSpecialistOptions {
+  output: string;
+  name: string;
+  version: string;
+  description: string;
+  data: DataSource;
+  seed: number;
+  testFraction: number;
+  validationFraction: number;
+  vocabularySize: number;
+  minDocuments: number;
+  buckets: number;
+  dim: number;
+  pooling: FastTextShape["pooling"];
+  maxTokens: number;
+  training: Omit<TrainOptions, "seed" | "onEpoch">;
+  thresholdTarget: ThresholdTarget;
+  onProgress?: (event: { stage: string; epoch?: number; epochs?: number; detail?: string }) => void;
+}
+
+export const DEFAULT_TRAIN_OPTIONS = {
+  seed: 1,
+  testFraction: 0.2,
+  validationFraction: 0.1,
+  vocabularySize: 20_000,
+  minDocuments: 2,
+  buckets: 32_768,
+  dim: 16,
+  pooling: "sqrt",
+  maxTokens: 512,
+  training: { epochs: 30, batchSize: 32, learningRate: 0.01, patience: 4, weightDecay: 0, classWeights: "none" },
+  thresholdTarget: { kind: "kept-accuracy", value: 0.995 },
+} as const satisfies Partial<TrainSpecialistOptions>;
+
+const MAX_CHARS = 100_000;
+
+function scoreAll(model: FastTextModel, examples: TrainingExample[]) {
+  return examples.map((e) => ({ logits: logitsOf(model, e.rows), label: e.label }));
+}
+
+function predictions(scored: Array<{ logits: Float32Array; label: number }>, source: LabelledExample[], labels: string[], temperature: number) {
+  return scored.map((s, i) => {
+    const probs = softmax(s.logits, temperature);
+    let best = 0;
+    for (let c = 1; c < probs.length; c++) if (probs[c]! > probs[best]!) best = c;
+    const category = source[i]!.category;
+    return { gold: labels[s.label]!, predicted: labels[best]!, confidence: probs[best]!, ...(category !== undefined ? { category } : {}) };
+  });
+}
+
+/** Data → vocabulary → fastText → temperature → threshold → ONNX (checked against ORT) → a model folder. */
+export async function trainSpecialist(options: TrainSpecialistOptions): Promise<TrainingMetrics> {
+  const progress = options.onProgress ?? (() => {});
+  const started = performance.now();
+  progress({ stage: "data" });
+  const splits = await loadSplits(options.data, options);
+  const labels = [...new Set(splits.train.map((e) => e.label))].sort();
+  if (labels.length < 2) throw new Error(`training data has ${labels.length} label(s); at least two are needed`);
+
+  progress({ stage: "tokenizer" });
+  await mkdir(options.output, { recursive: true });
+  const vocabulary = learnWordVocabulary(
+    splits.train.map((e) => e.text),
+    { maxSize: options.vocabularySize, minDocuments: options.minDocuments, maxWordLength: 40 },
+  );
+  await writeHfTokenizer(options.output, vocabulary, options.maxTokens);
+  const tokenizer = await loadLocalTokenizer(options.output);
+  const shape: FastTextShape = {
+    vocabSize: vocabulary.length,
+    buckets: options.buckets,
+    dim: options.dim,
+    classes: labels.length,
+    hashMultiplier: DEFAULT_HASH_MULTIPLIER,
+    pooling: options.pooling,
+  };
+  const limits = { maxTokens: options.maxTokens, maxChars: MAX_CHARS };
+  const train = featurize(tokenizer, splits.train, labels, shape, limits);
+  const validation = featurize(tokenizer, splits.validation, labels, shape, limits);
+  const test = featurize(tokenizer, splits.test, labels, shape, limits);
+
+  const trainStarted = performance.now();
+  const result = trainFastText(shape, train, validation, {
+    ...options.training,
+    seed: options.seed,
+    onEpoch: (p) => progress({ stage: "train", epoch: p.epoch, epochs: options.training.epochs, detail: `loss ${p.trainLoss.toFixed(4)} val ${p.validationLoss.toFixed(4)}` }),
+  });
+  const trainSeconds = (performance.now() - trainStarted) / 1000;
+
+  progress({ stage: "calibrate" });
+  const validationScored = scoreAll(result.model, validation);
+  const temperature = fitTemperature(validationScored);
+  const validationBefore = predictions(validationScored, splits.validation, labels, 1);
+  const validationAfter = predictions(validationScored, splits.validation, labels, temperature);
+  const threshold = chooseThreshold(
+    validationAfter.map((p) => ({ confidence: p.confidence, correct: p.gold === p.predicted })),
+    options.thresholdTarget,
+  );
+  const testScored = scoreAll(result.model, test);
+  const testBefore = predictions(testScored, splits.test, labels, 1);
+  const testReport = classificationReport(predictions(testScored, splits.test, labels, temperature), labels);
+  const testAtThreshold = testReport.count
+    ? (() => {
+        const kept = predictions(testScored, splits.test, labels, temperature).filter((p) => p.confidence >= threshold.threshold);
+        return { keptAccuracy: kept.filter((p) => p.gold === p.predicted).length / Math.max(1, kept.length), escalationRate: 1 - kept.length / testReport.count };
+      })()
+    : { keptAccuracy: 0, escalationRate: 0 };
+
+  progress({ stage: "export" });
+  const manifestInput: ModelManifestInput = {
+    name: options.name,
+    version: options.version,
+    format: "onnx",
+    task: "text-classification",
+    description: options.description,
+    labels,
+    artifacts: { model: "model.onnx", tokenizer: "." },
+    outputName: "logits",
+    limits: { maxTokens: options.maxTokens, maxChars: MAX_CHARS, maxInputsPerRequest: 256 },
+    batching: { maxBatchSize: 32, maxQueueDelayMs: 2, maxQueueSize: 4096, workers: "auto", intraOpThreads: 1 },
+    calibration: { temperature },
+    threshold: threshold.threshold,
+    escalation: { onLowConfidence: "escalate" },
+    device: "auto",
+  };
+  const manifest = ModelManifest.parse(manifestInput);
+  await writeFile(join(options.output, "model.onnx"), fastTextToOnnx(result.model));
+  await writeFile(join(options.output, "model.json"), JSON.stringify(manifestInput, null, 2) + "\n");
+  const parity: ParityReport = await checkOnnxParity(options.output, manifest, result.model, splits.test.slice(0, 64).map((e) => e.text), tokenizer, shape, limits);
+
+  const metrics: TrainingMetrics = {
+    model: { name: options.name, version: options.version, labels, shape, vocabulary: vocabulary.length, parameters: result.model.embeddings.length + result.model.weights.length + result.model.bias.length },
+    data: {
+      source: options.data.kind === "email" ? `email corpus (${options.data.protocol})` : `file ${options.data.train}${options.data.test ? ` + ${options.data.test}` : ""}`,
+      protocol: splits.protocol,
+      sizes: { train: splits.train.length, validation: splits.validation.length, test: splits.test.length },
+      duplicatesRemoved: splits.duplicatesRemoved,
+      hashes: { train: hashExamples(splits.train), validation: hashExamples(splits.validation), test: hashExamples(splits.test) },
+    },
+    training: { ...options.training, seed: options.seed, epochsRun: result.epochsRun, bestEpoch: result.bestEpoch, bestValidationLoss: result.bestValidationLoss, trainSeconds, totalSeconds: 0 },
+    calibration: {
+      temperature,
+      validationEce: { before: expectedCalibrationError(validationBefore.map((p) => ({ confidence: p.confidence, correct: p.gold === p.predicted }))), after: expectedCalibrationError(validationAfter.map((p) => ({ confidence: p.confidence, correct: p.gold === p.predicted }))) },
+      testEce: { before: expectedCalibrationError(testBefore.map((p) => ({ confidence: p.confidence, correct: p.gold === p.predicted }))), after: testReport.ece },
+    },
+    threshold: { ...threshold, test: testAtThreshold },
+    test: testReport,
+    onnxParity: parity,
+  };
+  metrics.training.totalSeconds = (performance.now() - started) / 1000;
+  await writeFile(join(options.output, "metrics.json"), JSON.stringify(metrics, null, 2) + "\n");
+  await writeModelCard(options.output, manifest, metrics);
+  return metrics;
+}
