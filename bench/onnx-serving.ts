@@ -63,31 +63,49 @@ console.log(`ceiling: ${ceilingOneThread.toFixed(0)} emails/s in-process on one 
 const classifyBodies = emails.map((text) => JSON.stringify({ model: manifest.name, input: text }));
 const plainBodies = emails.map((text) => JSON.stringify({ input: text }));
 
-async function meanBatchSize(origin: string, run: () => Promise<LoadResult>): Promise<LoadResult & { meanBatch: number }> {
+interface ServerSide {
+  meanBatch: number;
+  /** Worker time per request, split: where the time goes. */
+  tokenizeMsPerRequest: number;
+  inferenceMsPerRequest: number;
+}
+
+async function withServerSide(origin: string, run: () => Promise<LoadResult>): Promise<LoadResult & ServerSide> {
   const read = async () => {
     const text = await (await fetch(`${origin}/metrics`)).text();
     const pick = (name: string) => Number(/\n(\S+) (\S+)/.exec(text.slice(text.indexOf(`\n${name}{`)))?.[2] ?? 0);
-    return { sum: pick("specialist_batch_size_sum"), count: pick("specialist_batch_size_count") };
+    return {
+      sum: pick("specialist_batch_size_sum"),
+      count: pick("specialist_batch_size_count"),
+      tokenize: pick("specialist_tokenize_duration_seconds_sum"),
+      inference: pick("specialist_inference_duration_seconds_sum"),
+    };
   };
   const before = await read();
   const result = await run();
   const after = await read();
-  return { ...result, meanBatch: (after.sum - before.sum) / Math.max(1, after.count - before.count) };
+  const requests = Math.max(1, after.sum - before.sum);
+  return {
+    ...result,
+    meanBatch: (after.sum - before.sum) / Math.max(1, after.count - before.count),
+    tokenizeMsPerRequest: ((after.tokenize - before.tokenize) * 1000) / requests,
+    inferenceMsPerRequest: ((after.inference - before.inference) * 1000) / requests,
+  };
 }
 
 const listening = /listening on http:\/\/127\.0\.0\.1:(\d+)/;
-const rows: Array<{ name: string } & LoadResult & { meanBatch?: number }> = [];
+const rows: Array<{ name: string } & LoadResult & Partial<ServerSide>> = [];
 const repository = dirname(modelDir);
 
 // 2. The server with dynamic batching.
 const batched = await startChild([cli, "serve", "--port", "0", "--repository", repository, "--model", manifest.name], listening, { SPECIALIST_SERVER__LOG_LEVEL: "info" });
 for (const clients of clientLevels) {
-  rows.push({ name: `dynamic batching (max ${manifest.batching.maxBatchSize})`, ...(await meanBatchSize(batched.origin, () => closedLoop({ origin: batched.origin, path: "/v1/classify", bodies: classifyBodies, durationSeconds: duration }, clients))) });
+  rows.push({ name: `dynamic batching (max ${manifest.batching.maxBatchSize})`, ...(await withServerSide(batched.origin, () => closedLoop({ origin: batched.origin, path: "/v1/classify", bodies: classifyBodies, durationSeconds: duration }, clients))) });
   console.log(JSON.stringify(rows.at(-1)));
 }
 const best = Math.max(...rows.map((r) => r.throughput));
 const halfRate = Math.round(best / 2);
-rows.push({ name: "dynamic batching, open loop at half max", ...(await meanBatchSize(batched.origin, () => openLoop({ origin: batched.origin, path: "/v1/classify", bodies: classifyBodies, durationSeconds: duration }, halfRate))) });
+rows.push({ name: "dynamic batching, open loop at half max", ...(await withServerSide(batched.origin, () => openLoop({ origin: batched.origin, path: "/v1/classify", bodies: classifyBodies, durationSeconds: duration }, halfRate))) });
 console.log(JSON.stringify(rows.at(-1)));
 await batched.stop();
 
@@ -97,7 +115,7 @@ const noBatchConfig = join(configDir, "no-batching.yaml");
 await writeFile(noBatchConfig, `models:\n  overrides:\n    ${manifest.name}:\n      batching:\n        maxBatchSize: 1\n`);
 const unbatched = await startChild([cli, "serve", "--port", "0", "--repository", repository, "--model", manifest.name, "--config", noBatchConfig], listening, { SPECIALIST_SERVER__LOG_LEVEL: "info" });
 for (const clients of [1, 64]) {
-  rows.push({ name: "maxBatchSize 1", ...(await meanBatchSize(unbatched.origin, () => closedLoop({ origin: unbatched.origin, path: "/v1/classify", bodies: classifyBodies, durationSeconds: duration }, clients))) });
+  rows.push({ name: "maxBatchSize 1", ...(await withServerSide(unbatched.origin, () => closedLoop({ origin: unbatched.origin, path: "/v1/classify", bodies: classifyBodies, durationSeconds: duration }, clients))) });
   console.log(JSON.stringify(rows.at(-1)));
 }
 await unbatched.stop();
@@ -125,11 +143,11 @@ const summary = {
   halfRate,
 };
 
-console.log("\n| configuration | clients / rate | req/s | p50 ms | p95 ms | p99 ms | mean batch | errors |");
-console.log("|---|---|---|---|---|---|---|---|");
+console.log("\n| configuration | clients / rate | req/s | p50 ms | p95 ms | p99 ms | mean batch | tokenize ms/req | ORT ms/req | errors |");
+console.log("|---|---|---|---|---|---|---|---|---|---|");
 for (const r of rows) {
   const level = r.mode === "open" ? `${r.level}/s open` : String(r.level);
-  console.log(`| ${r.name} | ${level} | ${r.throughput.toFixed(0)} | ${r.latencyMs.p50.toFixed(1)} | ${r.latencyMs.p95.toFixed(1)} | ${r.latencyMs.p99.toFixed(1)} | ${r.meanBatch?.toFixed(1) ?? "-"} | ${r.errors} |`);
+  console.log(`| ${r.name} | ${level} | ${r.throughput.toFixed(0)} | ${r.latencyMs.p50.toFixed(1)} | ${r.latencyMs.p95.toFixed(1)} | ${r.latencyMs.p99.toFixed(1)} | ${r.meanBatch?.toFixed(1) ?? "-"} | ${r.tokenizeMsPerRequest?.toFixed(3) ?? "-"} | ${r.inferenceMsPerRequest?.toFixed(3) ?? "-"} | ${r.errors} |`);
 }
 console.log(`\nceiling (in-process, batch 32, one thread): ${ceilingOneThread.toFixed(0)} emails/s; with ${workers} worker threads: ${ceilingPool.toFixed(0)} emails/s`);
 console.log(`dynamic batching at 64 clients: ${summary.ratioVsNoBatching.toFixed(2)}× maxBatchSize 1, ${summary.ratioVsPlain.toFixed(2)}× the plain handler`);

@@ -2,21 +2,24 @@
  * What a user would write without this project: one Fastify handler that tokenizes with transformers.js and runs
  * ORT on the main thread, one request at a time. Used only as a baseline by bench/onnx-serving.ts.
  */
-import { join } from "node:path";
+import { readFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import Fastify from "fastify";
 import * as ort from "onnxruntime-node";
 import { AutoTokenizer, env } from "@huggingface/transformers";
 
-const modelDir = process.argv[2] ?? "models/email-spam";
+const modelDir = resolve(process.argv[2] ?? "models/email-spam");
 const port = Number(process.argv[3] ?? 0);
 env.allowRemoteModels = false;
-const tokenizer = await AutoTokenizer.from_pretrained(join(process.cwd(), modelDir));
+const manifest = JSON.parse(await readFile(join(modelDir, "model.json"), "utf8")) as { labels: string[]; limits?: { maxTokens?: number } };
+const maxLength = manifest.limits?.maxTokens ?? 512;
+const tokenizer = await AutoTokenizer.from_pretrained(modelDir);
 const session = await ort.InferenceSession.create(join(modelDir, "model.onnx"), { intraOpNumThreads: 1 });
-const labels = ["ham", "spam"];
+const labels = manifest.labels;
 
 const app = Fastify();
 app.post<{ Body: { input: string } }>("/classify", async (request) => {
-  const encoded = tokenizer(request.body.input, { truncation: true, max_length: 512 });
+  const encoded = tokenizer(request.body.input, { truncation: true, max_length: maxLength });
   const ids = encoded.input_ids as { data: BigInt64Array; dims: number[] };
   const mask = encoded.attention_mask as { data: BigInt64Array; dims: number[] };
   const out = await session.run({

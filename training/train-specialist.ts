@@ -47,12 +47,14 @@ export const DEFAULT_TRAIN_OPTIONS = {
   validationFraction: 0.1,
   vocabularySize: 20_000,
   minDocuments: 2,
-  buckets: 32_768,
+  buckets: 65_536,
   dim: 16,
   pooling: "sqrt",
-  maxTokens: 512,
+  // Long emails carry their evidence late: 512 → 2048 tokens measured +0.3 points of accuracy (5 seeds).
+  maxTokens: 2048,
   training: { epochs: 30, batchSize: 32, learningRate: 0.01, patience: 4, weightDecay: 0, classWeights: "none" },
-  thresholdTarget: { kind: "kept-accuracy", value: 0.995 },
+  // At 99.5% a few hundred near-perfect validation items often set the threshold to 0 (nothing escalates).
+  thresholdTarget: { kind: "kept-accuracy", value: 0.998 },
 } as const satisfies Partial<TrainSpecialistOptions>;
 
 const MAX_CHARS = 100_000;
@@ -139,7 +141,7 @@ export async function trainSpecialist(options: TrainSpecialistOptions): Promise<
     artifacts: { model: "model.onnx", tokenizer: "." },
     outputName: "logits",
     limits: { maxTokens: options.maxTokens, maxChars: MAX_CHARS, maxInputsPerRequest: 256 },
-    batching: { maxBatchSize: 32, maxQueueDelayMs: 2, maxQueueSize: 4096, workers: "auto", intraOpThreads: 1 },
+    batching: { maxBatchSize: 32, maxQueueDelayMs: 0, maxQueueSize: 4096, workers: "auto", intraOpThreads: 1 },
     calibration: { temperature },
     threshold: threshold.threshold,
     escalation: { onLowConfidence: "escalate" },

@@ -14,7 +14,7 @@ export const BatchingSettings = z
     /** Largest batch handed to one worker. */
     maxBatchSize: z.number().int().min(1).max(4096).default(32),
     /** How long the oldest queued input may wait for a fuller batch. */
-    maxQueueDelayMs: z.number().min(0).max(10_000).default(2),
+    maxQueueDelayMs: z.number().min(0).max(10_000).default(0),
     /** Inputs (not requests) that may wait; beyond it requests get 429. */
     maxQueueSize: z.number().int().min(1).default(4096),
     /** Worker threads for this model; `auto` shares the cores among the ONNX models served. */

@@ -3,9 +3,10 @@ import type { RunningServer } from "../../server/http/start-server.js";
 import { metricValue, postJson, startTestServer } from "../helpers/server.js";
 
 // One worker, batches of up to 32, a queue of 40 inputs: a batch of 32 long texts keeps the worker busy for
-// long enough (hundreds of ms) that what follows it queues behind it deterministically.
+// long enough (hundreds of ms) that what follows it queues behind it deterministically. The texts have no white
+// space, so the tokenizer cannot stop at a prefix and must read all ~95,000 characters of each.
 let server: RunningServer;
-const slowBatch = Array.from({ length: 32 }, (_, i) => `${i} ` + "word salad of assorted tokens for the tokenizer to chew ".repeat(1700));
+const slowBatch = Array.from({ length: 32 }, (_, i) => `${i},` + "word,salad,of,assorted,tokens,for,the,tokenizer,to,chew,".repeat(1700));
 
 beforeAll(async () => {
   server = await startTestServer({

@@ -8,7 +8,7 @@ const minimal = { name: "m", version: "1", format: "onnx", task: "text-classific
 describe("model manifest", () => {
   it("fills documented defaults", () => {
     const m = ModelManifest.parse(minimal);
-    expect(m.batching).toEqual({ maxBatchSize: 32, maxQueueDelayMs: 2, maxQueueSize: 4096, workers: "auto", intraOpThreads: 1 });
+    expect(m.batching).toEqual({ maxBatchSize: 32, maxQueueDelayMs: 0, maxQueueSize: 4096, workers: "auto", intraOpThreads: 1 });
     expect(m.device).toBe("auto");
     expect(m.calibration.temperature).toBe(1);
     expect(m.artifacts).toEqual({ model: "model.onnx", tokenizer: "." });
@@ -32,7 +32,7 @@ describe("model manifest", () => {
 
   it("applies operator overrides and validates the result", () => {
     const m = ModelManifest.parse(minimal);
-    expect(applyOverride(m, { batching: { maxBatchSize: 8 }, device: "cpu" })).toMatchObject({ device: "cpu", batching: { maxBatchSize: 8, maxQueueDelayMs: 2 } });
+    expect(applyOverride(m, { batching: { maxBatchSize: 8 }, device: "cpu" })).toMatchObject({ device: "cpu", batching: { maxBatchSize: 8, maxQueueDelayMs: 0 } });
     expect(() => applyOverride(m, { threshold: 2 } as never)).toThrow(/models.overrides.m: threshold/);
   });
 

@@ -118,7 +118,7 @@ export function registerTrain(program: Command): void {
     .option("--learning-rate <x>", "Adam learning rate", num, DEFAULT_TRAIN_OPTIONS.training.learningRate)
     .option("--pooling <kind>", "mean (fastText) or sqrt (sum/√n)", DEFAULT_TRAIN_OPTIONS.pooling)
     .option("--class-weights <kind>", "none or balanced", DEFAULT_TRAIN_OPTIONS.training.classWeights)
-    .option("--target-accuracy <x>", "choose the threshold so kept items reach this validation accuracy (default 0.995)", fraction)
+    .option("--target-accuracy <x>", "choose the threshold so kept items reach this validation accuracy (default 0.998)", fraction)
     .option("--max-escalation <x>", "choose the threshold so at most this share is escalated", fraction)
     .option("--description <text>", "one line for the manifest and card")
     .option("--no-progress", "no progress bar")
@@ -162,7 +162,7 @@ export function registerTrain(program: Command): void {
           `test: accuracy ${(t.accuracy * 100).toFixed(2)}%, macro-F1 ${t.macroF1.toFixed(4)}, accuracy on the 95% most confident ${((keep95?.accuracy ?? 0) * 100).toFixed(2)}%`,
           `calibration: temperature ${metrics.calibration.temperature.toFixed(3)}, test ECE ${metrics.calibration.testEce.before.toFixed(4)} → ${metrics.calibration.testEce.after.toFixed(4)}`,
           `threshold ${metrics.threshold.threshold.toFixed(4)}: test escalation ${(metrics.threshold.test.escalationRate * 100).toFixed(1)}%, kept accuracy ${(metrics.threshold.test.keptAccuracy * 100).toFixed(2)}%`,
-          `time: ${metrics.training.totalSeconds.toFixed(1)} s (${metrics.training.epochsRun} epochs), ONNX parity max |Δ| ${metrics.onnxParity.maxAbsDifference.toExponential(2)}`,
+          `time: ${metrics.training.totalSeconds.toFixed(1)} s (${metrics.training.epochsRun} epochs), ONNX parity max |Δ|/(1+|logit|) ${metrics.onnxParity.maxScaledDifference.toExponential(2)}`,
         ].join("\n"),
       );
     });

@@ -50,16 +50,19 @@ export function featureRows(ids: ArrayLike<number>, shape: FastTextShape): Int32
   return rows;
 }
 
-/** Mean of the feature rows' embeddings, written into `out` (length dim). */
+/**
+ * Pooled embedding of the feature rows, written into `out` (length dim). The sum is kept in float64: with thousands
+ * of rows a float32 running sum drifts by more than the export parity tolerance, and this is the reference.
+ */
 export function pool(model: FastTextModel, rows: Int32Array, out: Float32Array): void {
   const { dim, embeddings } = model;
-  out.fill(0);
+  const sum = new Float64Array(dim);
   for (let r = 0; r < rows.length; r++) {
     const offset = rows[r]! * dim;
-    for (let d = 0; d < dim; d++) out[d]! += embeddings[offset + d]!;
+    for (let d = 0; d < dim; d++) sum[d]! += embeddings[offset + d]!;
   }
   const inv = poolingScale(model, rows.length);
-  for (let d = 0; d < dim; d++) out[d]! *= inv;
+  for (let d = 0; d < dim; d++) out[d] = sum[d]! * inv;
 }
 
 export function poolingScale(shape: FastTextShape, count: number): number {

@@ -53,7 +53,7 @@ export async function writeModelCard(dir: string, manifest: ModelManifest, m: Tr
     "- Below the threshold the answer is flagged `below_threshold`; route those items to a stronger model or a person.",
     "",
     `Training took ${m.training.totalSeconds.toFixed(1)} s in all (${m.training.trainSeconds.toFixed(1)} s of optimisation, ${m.training.epochsRun} epochs, best ${m.training.bestEpoch}). ` +
-      `ONNX export checked against the TypeScript model on ${m.onnxParity.samples} inputs: max |Δlogit| ${m.onnxParity.maxAbsDifference.toExponential(2)}.`,
+      `ONNX export checked against the TypeScript model on ${m.onnxParity.samples} inputs: max |Δlogit| ${m.onnxParity.maxAbsDifference.toExponential(2)}, max |Δ|/(1+|logit|) ${m.onnxParity.maxScaledDifference.toExponential(2)} (tolerance ${m.onnxParity.tolerance}).`,
     "",
   ];
   await writeFile(join(dir, "card.md"), lines.join("\n"));

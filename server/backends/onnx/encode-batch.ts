@@ -15,6 +15,34 @@ export interface EncodeLimits {
   maxChars: number;
 }
 
+/** First guess of characters per token when only a prefix is needed; grown ×4 when it falls short. */
+const PREFIX_CHARS_PER_TOKEN = 8;
+
+function lastWhitespaceBefore(text: string, end: number): number {
+  for (let i = end; i > 0; i--) {
+    const c = text.charCodeAt(i);
+    if (c === 32 || c === 10 || c === 13 || c === 9) return i;
+  }
+  return -1;
+}
+
+/**
+ * Token ids of `text`, or of a prefix of it when that already yields more than `maxTokens` ids: the cost of a
+ * request is then bounded by the model's length, not by the characters sent (a 100,000-character email took
+ * tens of milliseconds to tokenize in full, most of it thrown away). The prefix ends at white space, where
+ * the normalizers and pre-tokenizers of Hugging Face tokenizers (BERT, byte-level BPE, Metaspace) split, so its
+ * first tokens are those of the whole text; truncation then keeps only those.
+ */
+function encodeUpTo(tokenizer: PreTrainedTokenizer, text: string, maxTokens: number): number[] {
+  for (let window = maxTokens * PREFIX_CHARS_PER_TOKEN; window < text.length; window *= 4) {
+    const end = lastWhitespaceBefore(text, window);
+    if (end <= 0) continue;
+    const ids = tokenizer.encode(text.slice(0, end));
+    if (ids.length > maxTokens) return ids;
+  }
+  return tokenizer.encode(text);
+}
+
 /**
  * Tokenizes a batch, truncates each item to `maxTokens` (keeping a final special token such as [SEP] in place,
  * which transformers.js's own truncation drops) and pads to the longest item.
@@ -25,7 +53,7 @@ export function encodeBatch(tokenizer: PreTrainedTokenizer, texts: string[], lim
   const truncated: boolean[] = [];
   for (const text of texts) {
     const cut = text.length > limits.maxChars;
-    let ids = tokenizer.encode(cut ? text.slice(0, limits.maxChars) : text);
+    let ids = encodeUpTo(tokenizer, cut ? text.slice(0, limits.maxChars) : text, limits.maxTokens);
     let short = cut;
     if (ids.length > limits.maxTokens) {
       const last = ids[ids.length - 1]!;
