@@ -4,15 +4,17 @@ import { ServingError } from "../errors/registry.js";
 import { registerServe } from "./serve-command.js";
 import { registerTrain } from "../../training/cli/train-command.js";
 import { registerEval } from "../../training/cli/eval-command.js";
+import { registerBench } from "../../bench/cli/bench-command.js";
 
 const program = new Command()
   .name("specialist")
-  .description("Self-hosted specialist models: serve, train and evaluate them.")
+  .description("Self-hosted specialist models: serve, train, evaluate and benchmark them.")
   .showHelpAfterError();
 
 registerServe(program);
 registerTrain(program);
 registerEval(program);
+registerBench(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof ServingError) {

@@ -9,14 +9,17 @@ const specialist = (...args: string[]) => run(process.execPath, ["--import", "ts
 describe("command line", () => {
   it("lists its subcommands", async () => {
     const { stdout } = await specialist("--help");
-    for (const command of ["serve", "train", "eval"]) expect(stdout).toContain(command);
+    for (const command of ["serve", "train", "eval", "bench"]) expect(stdout).toContain(command);
   });
 
   it("has --help on each subcommand", async () => {
-    const [serve, train, evaluate] = await Promise.all([specialist("serve", "--help"), specialist("train", "--help"), specialist("eval", "--help")]);
-    expect(serve.stdout).toContain("--port");
-    expect(train.stdout).toContain("--corpus");
-    expect(evaluate.stdout).toContain("--baseline");
+    const [serve, train, evaluate, bench] = await Promise.all(
+      [["serve"], ["train"], ["eval"], ["bench", "serving"]].map((command) => specialist(...command, "--help")),
+    );
+    expect(bench!.stdout).toContain("--clients");
+    expect(serve!.stdout).toContain("--port");
+    expect(train!.stdout).toContain("--corpus");
+    expect(evaluate!.stdout).toContain("--baseline");
   });
 
   it("exits 1 with the error code and the path on a bad configuration", async () => {

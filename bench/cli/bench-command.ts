@@ -1,0 +1,32 @@
+import { spawn } from "node:child_process";
+import { extname } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Command } from "commander";
+
+/** Benchmarks are scripts that own their process (they start servers and load generators): run them as children. */
+function runScript(name: string, args: string[]): Promise<void> {
+  const self = fileURLToPath(import.meta.url);
+  const script = fileURLToPath(new URL(`../${name}${extname(self)}`, import.meta.url));
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [...process.execArgv, script, ...args], { stdio: "inherit" });
+    child.once("error", reject);
+    child.once("exit", (code, signal) => {
+      if (code === 0) resolvePromise();
+      else reject(new Error(`benchmark ${name} ended with ${signal ?? `exit code ${code}`}`));
+    });
+  });
+}
+
+export function registerBench(program: Command): void {
+  const bench = program.command("bench").description("Benchmarks that print a table and write JSON under bench/results/.");
+  bench
+    .command("serving")
+    .description("ONNX serving: in-process ceiling, dynamic batching at several client counts, maxBatchSize 1, a plain handler.")
+    .option("--duration <seconds>", "seconds per measurement", "10")
+    .option("--clients <list>", "closed-loop client counts", "1,16,64,256")
+    .option("--model <dir>", "model folder", "models/email-spam")
+    .option("--output <file>", "JSON results", "bench/results/onnx-serving.json")
+    .action(async (flags: { duration: string; clients: string; model: string; output: string }) => {
+      await runScript("onnx-serving", ["--duration", flags.duration, "--clients", flags.clients, "--model", flags.model, "--output", flags.output]);
+    });
+}
