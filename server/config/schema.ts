@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { BatchingSettings, Device, InputLimits } from "../models/manifest.js";
+import { BatchingSettings, Device, EscalationPolicy, InputLimits } from "../models/manifest.js";
+import { AuthSettings, EscalationSettings, LedgerSettings } from "./escalation-schema.js";
 
 /** Per-model settings that the operator may change without touching the model folder. */
 export const ModelOverride = z
@@ -8,8 +9,13 @@ export const ModelOverride = z
     limits: InputLimits.partial().strict().optional(),
     device: Device.optional(),
     threshold: z.number().min(0).max(1).optional(),
+    escalation: EscalationPolicy.partial().strict().optional(),
   })
   .strict();
+
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127(\.\d{1,3}){3}$/.test(host);
+}
 
 export const ServerSettings = z
   .object({
@@ -53,8 +59,26 @@ export const ServerConfig = z
     server: ServerSettings.default(ServerSettings.parse({})),
     models: ModelsSettings.default(ModelsSettings.parse({})),
     metrics: MetricsSettings.default(MetricsSettings.parse({})),
+    escalation: EscalationSettings.default(EscalationSettings.parse({})),
+    auth: AuthSettings.default(AuthSettings.parse({})),
+    ledger: LedgerSettings.default(LedgerSettings.parse({})),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    if (!isLoopback(config.server.host) && Object.keys(config.auth.tenants).length === 0) {
+      ctx.addIssue({ code: "custom", path: ["server", "host"], message: `'${config.server.host}' is reachable from other hosts: configure auth.tenants with API keys first, or bind to 127.0.0.1` });
+    }
+    const { defaultProvider, providers } = config.escalation;
+    if (defaultProvider !== undefined && !(defaultProvider in providers)) {
+      ctx.addIssue({ code: "custom", path: ["escalation", "defaultProvider"], message: `no provider '${defaultProvider}' in escalation.providers (${Object.keys(providers).join(", ") || "none"})` });
+    }
+    for (const [name, override] of Object.entries(config.models.overrides)) {
+      const provider = override.escalation?.provider;
+      if (provider !== undefined && !(provider in providers)) {
+        ctx.addIssue({ code: "custom", path: ["models", "overrides", name, "escalation", "provider"], message: `no provider '${provider}' in escalation.providers` });
+      }
+    }
+  });
 
 export type ServerConfig = z.infer<typeof ServerConfig>;
 export type ServerConfigInput = z.input<typeof ServerConfig>;

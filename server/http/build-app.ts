@@ -5,11 +5,14 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTyp
 import { ServingError } from "../errors/registry.js";
 import { errorHandler, sendError } from "./error-handler.js";
 import { classifyRoute } from "./routes/classify.js";
+import { adminRoutes } from "./routes/admin.js";
 import { healthRoutes } from "./routes/health.js";
 import { modelsRoute } from "./routes/models.js";
 import type { ServerContext } from "./server-context.js";
 
 const PACKAGE_VERSION = "0.1.0";
+/** Probes, scraping and the API description need no key; everything else does (when tenants are configured). */
+const PUBLIC_PATHS = new Set(["/healthz", "/readyz", "/metrics", "/openapi.json"]);
 
 /** The HTTP layer: routes, validation, errors, metrics hooks. It knows models only through the registry. */
 export async function buildApp(context: ServerContext, logger: Logger): Promise<FastifyInstance> {
@@ -38,6 +41,7 @@ export async function buildApp(context: ServerContext, logger: Logger): Promise<
     reply.raw.once("close", () => metrics.inFlight.dec());
     reply.header("x-request-id", request.id);
     if (lifecycle.shuttingDown && request.url.startsWith("/v1/")) throw new ServingError("ERR_SHUTTING_DOWN");
+    if (!PUBLIC_PATHS.has(request.url.split("?")[0]!)) request.tenant = context.cascade.tenants.authenticate(request.headers.authorization);
   });
   app.addHook("onSend", async (_request, reply) => {
     // A keep-alive connection left open would hold shutdown until its idle timeout.
@@ -67,5 +71,6 @@ export async function buildApp(context: ServerContext, logger: Logger): Promise<
   await app.register(healthRoutes, { context });
   await app.register(modelsRoute, { context });
   await app.register(classifyRoute, { context });
+  await app.register(adminRoutes, { context });
   return app;
 }

@@ -3,6 +3,7 @@ import { pino } from "pino";
 import type { ServerConfig } from "../config/schema.js";
 import { ServingMetrics } from "../metrics/serving-metrics.js";
 import { ModelRegistry } from "../models/model-registry.js";
+import { createCascade, type Cascade } from "../escalation/create-cascade.js";
 import { buildApp } from "./build-app.js";
 import type { ServerContext } from "./server-context.js";
 
@@ -20,13 +21,18 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
   const metrics = new ServingMetrics({ defaultMetrics: config.metrics.defaultMetrics });
   const lifecycle = { shuttingDown: false };
   const logger = pino({ level: config.server.logLevel });
-  const registry = await ModelRegistry.load(config, metrics, (level, message) => logger[level](message));
-  const context: ServerContext = { config, registry, metrics, lifecycle };
+  const log = (level: "info" | "warn" | "error", message: string) => logger[level](message);
+  const registry = await ModelRegistry.load(config, metrics, log);
+  let cascade: Cascade | undefined;
   let app: FastifyInstance;
+  let context: ServerContext;
   try {
+    cascade = await createCascade(config, registry, metrics, log);
+    context = { config, registry, metrics, cascade, lifecycle };
     app = await buildApp(context, logger);
     await app.listen({ host: config.server.host, port: config.server.port });
   } catch (error) {
+    cascade?.close();
     await registry.dispose();
     throw error;
   }
@@ -46,6 +52,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
       } finally {
         clearTimeout(grace);
         await registry.dispose();
+        context.cascade.close();
       }
     })());
   return { app, context, url: `http://${host}:${port}`, close };

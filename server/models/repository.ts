@@ -48,6 +48,7 @@ export function applyOverride(manifest: ModelManifest, override: ModelOverride |
     ...(override.threshold !== undefined ? { threshold: override.threshold } : {}),
     batching: { ...manifest.batching, ...override.batching },
     limits: { ...manifest.limits, ...override.limits },
+    escalation: { ...manifest.escalation, ...override.escalation },
   };
   const result = ModelManifest.safeParse(merged);
   if (!result.success) {

@@ -14,6 +14,7 @@ export async function startTestServer(overrides: ServerConfigInput = {}): Promis
       server: { port: 0, logLevel: "warn", ...overrides.server },
       models: { repository: MODELS_DIR, serve: ["email-spam"], ...overrides.models },
       metrics: { defaultMetrics: true, ...overrides.metrics },
+      ledger: { path: ":memory:", ...overrides.ledger },
     },
   });
   return startServer(config);
@@ -22,9 +23,9 @@ export async function startTestServer(overrides: ServerConfigInput = {}): Promis
 export async function postJson(server: RunningServer, path: string, body: unknown, init: RequestInit = {}): Promise<{ status: number; headers: Headers; json: any }> {
   const response = await fetch(`${server.url}${path}`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
     body: typeof body === "string" ? body : JSON.stringify(body),
     ...init,
+    headers: { "content-type": "application/json", ...(init.headers as Record<string, string> | undefined) },
   });
   const text = await response.text();
   let json: unknown;

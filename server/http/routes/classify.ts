@@ -4,14 +4,15 @@ import { ServingError } from "../../errors/registry.js";
 import type { ServerContext } from "../server-context.js";
 import { ClassifyBody, ClassifyResponse, ErrorBody } from "../schemas.js";
 import { disconnectSignal } from "../disconnect-signal.js";
+import { cascadeResults } from "../cascade-results.js";
 
 export const classifyRoute: FastifyPluginAsyncZod<{ context: ServerContext }> = async (app, { context }) => {
-  const { registry, config, metrics } = context;
+  const { registry, config } = context;
   app.post(
     "/v1/classify",
     {
       schema: {
-        summary: "Classify one text or a list of texts with a served model.",
+        summary: "Classify one text or a list of texts with a served model; inputs below its threshold go to the frontier.",
         body: ClassifyBody,
         response: { 200: ClassifyResponse, "4xx": ErrorBody, "5xx": ErrorBody },
       },
@@ -27,28 +28,23 @@ export const classifyRoute: FastifyPluginAsyncZod<{ context: ServerContext }> = 
         throw new ServingError("ERR_TOO_MANY_INPUTS", `${texts.length} inputs in one request; model '${name}' accepts at most ${manifest.limits.maxInputsPerRequest}: split the list`);
       }
       const deadlineMs = Math.min(deadline_ms ?? config.server.requestDeadlineMs, config.server.maxRequestDeadlineMs);
-      const result = await backend.classify(texts, { deadline: started + deadlineMs, signal: disconnectSignal(reply) });
-      let tokens = 0;
-      const results = result.outputs.map((o) => {
-        tokens += o.tokens;
-        const below = o.confidence < manifest.threshold;
-        metrics.predictions.inc({ model: manifest.name, label: o.label, confident: below ? "false" : "true" });
-        return {
-          label: o.label,
-          score: o.score,
-          scores: o.scores,
-          confidence: o.confidence,
-          below_threshold: below,
-          truncated: o.truncated,
-          tokens: o.tokens,
-        };
+      const deadline = started + deadlineMs;
+      const signal = disconnectSignal(reply);
+      const specialist = await backend.classify(texts, { deadline, signal });
+      const { results, costUsd, frontierMs } = await cascadeResults(context, {
+        backend,
+        texts,
+        outputs: specialist.outputs,
+        tenant: request.tenant!,
+        deadline,
+        signal,
       });
       return {
         model: manifest.name,
         version: manifest.version,
         results,
-        usage: { inputs: texts.length, tokens },
-        timings: { queue_ms: result.queueMs, compute_ms: result.computeMs, total_ms: performance.now() - started },
+        usage: { inputs: texts.length, tokens: results.reduce((sum, r) => sum + r.tokens, 0), cost_usd: costUsd },
+        timings: { queue_ms: specialist.queueMs, compute_ms: specialist.computeMs, frontier_ms: frontierMs, total_ms: performance.now() - started },
       };
     },
   );

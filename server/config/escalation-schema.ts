@@ -1,0 +1,99 @@
+import { z } from "zod";
+
+/** Circuit breaker of one provider: opens on a run of failures or a high failure rate, probes after a cool-down. */
+export const BreakerSettings = z
+  .object({
+    consecutiveFailures: z.number().int().min(1).default(5),
+    /** Failure share over the last `window` calls (once `minCalls` were made) that opens the breaker. */
+    failureRate: z.number().min(0).max(1).default(0.5),
+    window: z.number().int().min(1).default(20),
+    minCalls: z.number().int().min(1).default(10),
+    coolDownMs: z.number().int().min(0).default(30_000),
+    /** Calls let through while half-open; all must succeed to close. */
+    halfOpenProbes: z.number().int().min(1).default(1),
+  })
+  .strict();
+
+export const ProviderSettings = z
+  .object({
+    /** Wire format: OpenAI Chat Completions (OpenAI, vLLM, llama-server, another instance…) or Anthropic Messages. */
+    kind: z.enum(["openai", "anthropic"]),
+    model: z.string().min(1),
+    /** API base URL; the SDK's default (the vendor's API) when unset. */
+    baseURL: z.string().url().optional(),
+    /** Name of the environment variable holding the API key: keys never live in config files. */
+    apiKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name"),
+    /** Limit of one call; several calls (retries) all fit in the request's deadline. */
+    timeoutMs: z.number().int().min(10).max(600_000).default(3_000),
+    maxRetries: z.number().int().min(0).max(5).default(2),
+    retryBaseDelayMs: z.number().int().min(0).max(10_000).default(100),
+    /** Output token limit sent with each call; also the output part of the worst-case cost reserved before it. */
+    maxOutputTokens: z.number().int().min(1).max(32_768).default(64),
+    /** OpenAI-compatible servers differ: OpenAI's newer models take max_completion_tokens, older servers max_tokens. */
+    maxTokensField: z.enum(["max_completion_tokens", "max_tokens"]).default("max_completion_tokens"),
+    /** Input tokens are counted with the o200k tokenizer; the reservation multiplies them by this margin. */
+    inputTokenMargin: z.number().min(1).max(4).default(1.25),
+    breaker: BreakerSettings.default(BreakerSettings.parse({})),
+  })
+  .strict();
+
+export const ModelPrice = z
+  .object({
+    inputUsdPerMTok: z.number().min(0),
+    outputUsdPerMTok: z.number().min(0),
+  })
+  .strict();
+
+export const EscalationSettings = z
+  .object({
+    /** The kill switch's state at start-up; `POST /admin/escalation` flips it without a restart. */
+    enabled: z.boolean().default(true),
+    /** Provider used by models that do not name one; none: nothing escalates (answers are `degraded`). */
+    defaultProvider: z.string().min(1).optional(),
+    providers: z.record(z.string().min(1), ProviderSettings).default({}),
+    /** Prices per provider model name, overriding or extending the built-in dated table. */
+    prices: z.record(z.string().min(1), ModelPrice).default({}),
+  })
+  .strict();
+
+export const TenantSettings = z
+  .object({
+    /** SHA-256 hashes of the tenant's API keys (`specialist hash-key`), never the keys. */
+    keys: z.array(z.string().regex(/^sha256:[0-9a-f]{64}$/, "sha256:<64 hex digits>, from `specialist hash-key`")).min(1),
+    /** `admin` may use /admin routes and read every tenant's records. */
+    role: z.enum(["user", "admin"]).default("user"),
+    /** Frontier spend per UTC day; escalations that could exceed it are not made. */
+    dailyBudgetUsd: z.number().min(0).default(10),
+    escalationsPerMinute: z.number().min(0).default(600),
+  })
+  .strict();
+
+/** Without tenants the server is open (loopback only): every request acts as this tenant, with the admin role. */
+export const OpenAccessSettings = z
+  .object({
+    dailyBudgetUsd: z.number().min(0).default(10),
+    escalationsPerMinute: z.number().min(0).default(600),
+  })
+  .strict();
+
+export const AuthSettings = z
+  .object({
+    tenants: z.record(z.string().regex(/^[A-Za-z0-9._-]+$/, "letters, digits, '.', '_' and '-'"), TenantSettings).default({}),
+    open: OpenAccessSettings.default(OpenAccessSettings.parse({})),
+  })
+  .strict();
+
+export const LedgerSettings = z
+  .object({
+    /** SQLite file of escalations and review items (created with its folder); ":memory:" keeps nothing. */
+    path: z.string().min(1).default("data/ledger.sqlite"),
+    /** Store request texts with their records (needed by `export`); off by default: only a hash is kept. */
+    storeInputs: z.boolean().default(false),
+  })
+  .strict();
+
+export type ProviderSettings = z.infer<typeof ProviderSettings>;
+export type BreakerSettings = z.infer<typeof BreakerSettings>;
+export type EscalationSettings = z.infer<typeof EscalationSettings>;
+export type AuthSettings = z.infer<typeof AuthSettings>;
+export type ModelPrice = z.infer<typeof ModelPrice>;

@@ -1,0 +1,71 @@
+import type { ServerConfig } from "../config/schema.js";
+import { TenantDirectory } from "../auth/tenants.js";
+import { ServingError } from "../errors/registry.js";
+import { Ledger } from "../ledger/ledger.js";
+import { EscalationMetrics } from "../metrics/escalation-metrics.js";
+import type { ServingMetrics } from "../metrics/serving-metrics.js";
+import type { ModelBackend } from "../backends/backend.js";
+import type { ModelRegistry } from "../models/model-registry.js";
+import { EscalationService } from "./escalation-service.js";
+import { loadFrontierPrompt, type FrontierPrompt } from "./frontier-prompt.js";
+import { priceBook } from "./price-table.js";
+import { createProvider, type FrontierProvider } from "./providers/frontier-provider.js";
+import { MemorySpendStore, utcDay } from "./spend-store.js";
+import type { ProviderSettings } from "../config/escalation-schema.js";
+
+/** Everything after the specialist: tenants, the frontier cascade, its spend store and its ledger. */
+export interface Cascade {
+  tenants: TenantDirectory;
+  escalation: EscalationService;
+  ledger: Ledger;
+  store: MemorySpendStore;
+  metrics: EscalationMetrics;
+  promptFor(backend: ModelBackend): Promise<FrontierPrompt>;
+  close(): void;
+}
+
+type Log = (level: "info" | "warn" | "error", message: string) => void;
+
+export async function createCascade(config: Readonly<ServerConfig>, registry: ModelRegistry, serving: ServingMetrics, log: Log, env: NodeJS.ProcessEnv = process.env): Promise<Cascade> {
+  const prices = priceBook(config.escalation.prices);
+  const providers = new Map<string, { provider: FrontierProvider; settings: ProviderSettings }>();
+  for (const [name, settings] of Object.entries(config.escalation.providers)) {
+    if (!prices.priceOf(settings.model)) {
+      throw new ServingError("ERR_CONFIG_INVALID", `escalation.providers.${name}.model: no price for '${settings.model}' in the price table ${prices.version}; add it under escalation.prices so budgets can be enforced`);
+    }
+    providers.set(name, { provider: createProvider(name, settings, env), settings });
+  }
+  let ledger: Ledger;
+  try {
+    ledger = new Ledger(config.ledger.path);
+  } catch (error) {
+    throw new ServingError("ERR_CONFIG_INVALID", `ledger.path: cannot open ${config.ledger.path}: ${(error as Error).message}`);
+  }
+  const store = new MemorySpendStore();
+  const today = utcDay(new Date());
+  for (const [tenant, usd] of ledger.spendOn(today)) store.seed(tenant, today, usd);
+
+  const metrics = new EscalationMetrics(serving.registry);
+  const tenants = new TenantDirectory(config.auth);
+  const escalation = new EscalationService({
+    settings: config.escalation,
+    providers,
+    prices,
+    store,
+    ledger,
+    metrics,
+    storeInputs: config.ledger.storeInputs,
+    log,
+  });
+
+  const prompts = new Map<ModelBackend, Promise<FrontierPrompt>>();
+  const promptFor = (backend: ModelBackend) => {
+    let prompt = prompts.get(backend);
+    if (!prompt) prompts.set(backend, (prompt = loadFrontierPrompt(backend.dir, backend.manifest.escalation.prompt, backend.manifest.labels)));
+    return prompt;
+  };
+  // A prompt file that cannot be read is a broken model folder: say so at start-up, not at the first escalation.
+  for (const state of registry.list()) if (state.status === "ready") await promptFor(state.backend);
+  if (providers.size === 0) log("info", "no frontier provider configured: inputs below threshold are answered by the specialist, flagged degraded");
+  return { tenants, escalation, ledger, store, metrics, promptFor, close: () => ledger.close() };
+}

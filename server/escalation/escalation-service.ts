@@ -1,0 +1,277 @@
+import { createHash } from "node:crypto";
+import { performance } from "node:perf_hooks";
+import { countTokens } from "gpt-tokenizer/encoding/o200k_base";
+import type { EscalationSettings, ProviderSettings } from "../config/escalation-schema.js";
+import type { Tenant } from "../auth/tenants.js";
+import type { Ledger } from "../ledger/ledger.js";
+import type { EscalationMetrics } from "../metrics/escalation-metrics.js";
+import type { ModelManifest } from "../models/manifest.js";
+import { CircuitBreaker, type BreakerPermit } from "./circuit-breaker.js";
+import { FrontierError, type FrontierFailure } from "./frontier-error.js";
+import type { FrontierPrompt } from "./frontier-prompt.js";
+import { costUsd, type PriceBook } from "./price-table.js";
+import type { FrontierProvider } from "./providers/frontier-provider.js";
+import { withRetries } from "./retry.js";
+import type { Reservation, SpendStore } from "./spend-store.js";
+
+/** Why an input below threshold still got the specialist's answer. */
+export type DegradeReason =
+  | "escalation_disabled"
+  | "no_provider"
+  | "rate_limited"
+  | "over_budget"
+  | "circuit_open"
+  | "deadline"
+  | "cancelled"
+  | FrontierFailure;
+
+export type EscalationOutcome =
+  | { kind: "answered"; label: string; provider: string; model: string; latencyMs: number; costUsd: number }
+  | { kind: "degraded"; reason: DegradeReason; message: string; latencyMs: number; costUsd: number };
+
+export interface EscalationRequest {
+  tenant: Tenant;
+  manifest: ModelManifest;
+  prompt: FrontierPrompt;
+  text: string;
+  specialist: { label: string; confidence: number };
+  /** performance.now() time by which the answer must be ready. */
+  deadline: number;
+  signal: AbortSignal;
+}
+
+interface ProviderEntry {
+  provider: FrontierProvider;
+  settings: ProviderSettings;
+  breaker: CircuitBreaker;
+}
+
+export interface EscalationDeps {
+  settings: EscalationSettings;
+  providers: Map<string, { provider: FrontierProvider; settings: ProviderSettings }>;
+  prices: PriceBook;
+  store: SpendStore;
+  ledger: Ledger;
+  metrics: EscalationMetrics;
+  storeInputs: boolean;
+  log: (level: "warn" | "error", message: string) => void;
+  random?: () => number;
+  now?: () => Date;
+}
+
+/** Tokens a chat request adds around its messages (roles, separators); counted generously. */
+const MESSAGE_OVERHEAD_TOKENS = 16;
+const BREAKER_GAUGE = { closed: 0, half_open: 1, open: 2 } as const;
+
+/**
+ * The cascade's second stage. In order: kill switch, provider, tenant rate limit, circuit breaker, budget
+ * reservation of the worst case, the call with bounded retries inside the deadline, validation of the answer,
+ * settlement from the provider's usage, a ledger row. Every failure becomes a `degraded` outcome, never a throw:
+ * the caller always has the specialist's answer to give.
+ */
+export class EscalationService {
+  private readonly entries = new Map<string, ProviderEntry>();
+  private switchedOn: boolean;
+
+  constructor(private readonly deps: EscalationDeps) {
+    this.switchedOn = deps.settings.enabled;
+    for (const [name, { provider, settings }] of deps.providers) {
+      const breaker = new CircuitBreaker(settings.breaker, (state) => {
+        deps.metrics.breakerState.set({ provider: name }, BREAKER_GAUGE[state]);
+        deps.log("warn", `frontier provider ${name}: circuit ${state.replace("_", "-")}`);
+      });
+      deps.metrics.breakerState.set({ provider: name }, 0);
+      this.entries.set(name, { provider, settings, breaker });
+    }
+  }
+
+  get enabled(): boolean {
+    return this.switchedOn;
+  }
+
+  /** The kill switch: takes effect for every escalation that has not yet started its call. */
+  setEnabled(on: boolean): void {
+    this.switchedOn = on;
+  }
+
+  providerFor(manifest: ModelManifest): ProviderEntry | undefined {
+    const name = manifest.escalation.provider ?? this.deps.settings.defaultProvider;
+    return name === undefined ? undefined : this.entries.get(name);
+  }
+
+  /** USD per input token of the model's provider, to estimate what the specialist saved; undefined without one. */
+  inputPricePerToken(manifest: ModelManifest): number | undefined {
+    const entry = this.providerFor(manifest);
+    const price = entry && this.deps.prices.priceOf(entry.provider.model);
+    return price ? price.inputUsdPerMTok / 1_000_000 : undefined;
+  }
+
+  status() {
+    return {
+      enabled: this.switchedOn,
+      price_table: this.deps.prices.version,
+      providers: [...this.entries.entries()].map(([name, e]) => ({ name, kind: e.provider.kind, model: e.provider.model, breaker: e.breaker.state })),
+    };
+  }
+
+  async escalate(request: EscalationRequest): Promise<EscalationOutcome> {
+    const started = performance.now();
+    const entry = this.providerFor(request.manifest);
+    let outcome: EscalationOutcome;
+    let usage: { inputTokens: number; outputTokens: number } | undefined;
+    try {
+      const result = await this.run(request, entry, started);
+      outcome = result.outcome;
+      usage = result.usage;
+    } catch (error) {
+      // A bug here must not cost the caller the specialist's answer.
+      this.deps.log("error", `escalation failed unexpectedly: ${(error as Error).stack ?? String(error)}`);
+      outcome = { kind: "degraded", reason: "server_error", message: "internal error during escalation", latencyMs: performance.now() - started, costUsd: 0 };
+    }
+    this.record(request, entry, outcome, usage);
+    return outcome;
+  }
+
+  private async run(request: EscalationRequest, entry: ProviderEntry | undefined, started: number) {
+    const degraded = (reason: DegradeReason, message: string, cost = 0) => ({
+      outcome: { kind: "degraded", reason, message, latencyMs: performance.now() - started, costUsd: cost } as EscalationOutcome,
+      usage: undefined,
+    });
+    const { tenant } = request;
+    const now = this.deps.now?.() ?? new Date();
+    if (!this.switchedOn) return degraded("escalation_disabled", "escalation is switched off");
+    if (!entry) return degraded("no_provider", `no frontier provider configured for model '${request.manifest.name}'`);
+    if (request.signal.aborted) return degraded("cancelled", "the client went away");
+    if (!(await this.deps.store.takeEscalation(tenant.id, tenant.escalationsPerMinute, now))) {
+      return degraded("rate_limited", `tenant '${tenant.id}' is over ${tenant.escalationsPerMinute} escalations per minute`);
+    }
+    const permit = entry.breaker.acquire();
+    if (!permit) return degraded("circuit_open", `frontier provider '${entry.provider.name}' is failing; calls are paused`);
+
+    const price = this.deps.prices.priceOf(entry.provider.model)!;
+    const messages = request.prompt.render(request.text);
+    const counted = countTokens(messages.system) + countTokens(messages.user) + MESSAGE_OVERHEAD_TOKENS;
+    const worstCase = costUsd(price, Math.ceil(counted * entry.settings.inputTokenMargin), entry.settings.maxOutputTokens);
+    let paid = 0;
+    let lastUsage: { inputTokens: number; outputTokens: number } | undefined;
+
+    // Each attempt reserves its own worst case, so retries can never spend past the budget either.
+    const attempt = async (timeoutMs: number) => {
+      const reservation = await this.deps.store.reserve(tenant.id, worstCase, tenant.dailyBudgetUsd, now);
+      if (!reservation) throw new BudgetExhausted();
+      const callStarted = performance.now();
+      let settled = false;
+      try {
+        const reply = await entry.provider.call(
+          { ...messages, answerSchema: request.prompt.answerSchema, maxOutputTokens: entry.settings.maxOutputTokens },
+          { signal: request.signal, timeoutMs },
+        );
+        const cost = reply.usage ? costUsd(price, reply.usage.inputTokens, reply.usage.outputTokens) : worstCase;
+        await this.settle(reservation, cost, entry, tenant);
+        settled = true;
+        paid += cost;
+        lastUsage = reply.usage;
+        const label = request.prompt.parseAnswer(reply.answer);
+        this.observeCall(entry, "ok", callStarted);
+        return label;
+      } catch (error) {
+        const failure = error instanceof FrontierError ? error : new FrontierError("connection", String(error));
+        if (!settled) {
+          // An error response is not billed; an answer, a timeout or a broken-off call may have been: the worst case.
+          const maybeBilled = failure.failure !== "rate_limited" && failure.failure !== "server_error" && failure.failure !== "client_error";
+          if (maybeBilled) {
+            await this.settle(reservation, worstCase, entry, tenant);
+            paid += worstCase;
+          } else {
+            await this.deps.store.release(reservation);
+          }
+        }
+        this.observeCall(entry, failure.failure, callStarted);
+        throw failure;
+      }
+    };
+
+    try {
+      const label = await withRetries(attempt, {
+        maxRetries: entry.settings.maxRetries,
+        baseDelayMs: entry.settings.retryBaseDelayMs,
+        timeoutMs: entry.settings.timeoutMs,
+        deadline: request.deadline,
+        signal: request.signal,
+        random: this.deps.random ?? Math.random,
+      });
+      entry.breaker.succeeded(permit);
+      return {
+        outcome: { kind: "answered", label, provider: entry.provider.name, model: entry.provider.model, latencyMs: performance.now() - started, costUsd: paid } as EscalationOutcome,
+        usage: lastUsage,
+      };
+    } catch (error) {
+      if (error instanceof BudgetExhausted) {
+        entry.breaker.abandoned(permit);
+        return degraded("over_budget", `tenant '${tenant.id}' has not enough of its daily budget (${tenant.dailyBudgetUsd} USD) left for this call`, paid);
+      }
+      const failure = error instanceof FrontierError ? error : new FrontierError("connection", String(error));
+      if (failure.failure === "aborted" || request.signal.aborted) {
+        entry.breaker.abandoned(permit);
+        return degraded("cancelled", "the client went away", paid);
+      }
+      entry.breaker.failed(permit);
+      const reason: DegradeReason = failure.message.startsWith("no time left") ? "deadline" : failure.failure;
+      return degraded(reason, failure.message, paid);
+    }
+  }
+
+  private observeCall(entry: ProviderEntry, result: string, started: number): void {
+    this.deps.metrics.frontierCalls.inc({ provider: entry.provider.name, result });
+    this.deps.metrics.frontierLatency.observe({ provider: entry.provider.name }, (performance.now() - started) / 1000);
+  }
+
+  private async settle(reservation: Reservation, cost: number, entry: ProviderEntry, tenant: Tenant): Promise<void> {
+    await this.deps.store.settle(reservation, cost);
+    this.deps.metrics.spend.inc({ tenant: tenant.id, provider: entry.provider.name }, cost);
+    const spend = await this.deps.store.spend(tenant.id, this.deps.now?.() ?? new Date());
+    this.deps.metrics.budgetRemaining.set({ tenant: tenant.id }, Math.max(0, tenant.dailyBudgetUsd - spend.committedUsd - spend.reservedUsd));
+  }
+
+  private record(request: EscalationRequest, entry: ProviderEntry | undefined, outcome: EscalationOutcome, usage: { inputTokens: number; outputTokens: number } | undefined): void {
+    const { manifest } = request;
+    const reason = outcome.kind === "answered" ? "low_confidence" : outcome.reason;
+    this.deps.metrics.escalations.inc({ model: manifest.name, outcome: outcome.kind, reason });
+    if (outcome.kind === "answered") {
+      this.deps.metrics.agreement.inc({ model: manifest.name, agree: String(outcome.label === request.specialist.label) });
+    }
+    try {
+      this.deps.ledger.recordEscalation({
+        time: (this.deps.now?.() ?? new Date()).toISOString(),
+        tenant: request.tenant.id,
+        model: manifest.name,
+        version: manifest.version,
+        inputHash: hashInput(request.text),
+        inputText: this.deps.storeInputs ? request.text : null,
+        specialistLabel: request.specialist.label,
+        specialistConfidence: request.specialist.confidence,
+        reason: "low_confidence",
+        provider: entry?.provider.name ?? null,
+        frontierModel: entry?.provider.model ?? null,
+        frontierLabel: outcome.kind === "answered" ? outcome.label : null,
+        inputTokens: usage?.inputTokens ?? null,
+        outputTokens: usage?.outputTokens ?? null,
+        costUsd: outcome.costUsd,
+        latencyMs: outcome.latencyMs,
+        outcome: outcome.kind,
+        failure: outcome.kind === "degraded" ? outcome.reason : null,
+        prompt: request.prompt.id,
+        priceVersion: this.deps.prices.version,
+      });
+    } catch (error) {
+      this.deps.metrics.ledgerErrors.inc();
+      this.deps.log("error", `ledger write failed (serving goes on): ${(error as Error).message}`);
+    }
+  }
+}
+
+class BudgetExhausted extends Error {}
+
+export function hashInput(text: string): string {
+  return `sha256:${createHash("sha256").update(text, "utf8").digest("hex")}`;
+}

@@ -1,0 +1,61 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { z } from "zod";
+import { ServingError } from "../errors/registry.js";
+import { FrontierError } from "./frontier-error.js";
+
+/** Used when a model folder has no prompt of its own. `{{labels}}` and `{{input}}` are filled in. */
+export const GENERIC_PROMPT = `You are a careful text classifier. Classify the input into exactly one of these labels: {{labels}}.
+Answer only with the label, in the JSON format requested.
+
+Input:
+"""
+{{input}}
+"""`;
+
+export interface FrontierPrompt {
+  /** Identifies the template in records: the file name, or "generic". */
+  id: string;
+  render(input: string): { system: string; user: string };
+  /** JSON schema the answer must follow (OpenAI response_format / Anthropic tool input). */
+  answerSchema: Record<string, unknown>;
+  parseAnswer(value: unknown): string;
+}
+
+export function frontierPrompt(template: string, id: string, labels: readonly string[]): FrontierPrompt {
+  if (!template.includes("{{input}}")) {
+    throw new ServingError("ERR_MANIFEST_INVALID", `frontier prompt ${id} has no {{input}} placeholder`);
+  }
+  const Answer = z.object({ label: z.enum(labels as [string, ...string[]]) }).strict();
+  const answerSchema = {
+    type: "object",
+    properties: { label: { type: "string", enum: [...labels] } },
+    required: ["label"],
+    additionalProperties: false,
+  };
+  const list = labels.map((l) => JSON.stringify(l)).join(", ");
+  return {
+    id,
+    answerSchema,
+    render: (input) => {
+      // One pass over the template, so an input containing "{{labels}}" is not expanded.
+      const user = template.replace(/\{\{(input|labels)\}\}/g, (_, name: string) => (name === "input" ? input : list));
+      return { system: "You classify texts for an automated system. Reply with JSON only.", user };
+    },
+    parseAnswer: (value) => {
+      const parsed = Answer.safeParse(value);
+      if (!parsed.success) {
+        throw new FrontierError("invalid_answer", `answer ${JSON.stringify(value)?.slice(0, 200)} is not one of the labels ${list}`);
+      }
+      return parsed.data.label;
+    },
+  };
+}
+
+export async function loadFrontierPrompt(modelDir: string, file: string | undefined, labels: readonly string[]): Promise<FrontierPrompt> {
+  if (!file) return frontierPrompt(GENERIC_PROMPT, "generic", labels);
+  const template = await readFile(join(modelDir, file), "utf8").catch((error: NodeJS.ErrnoException) => {
+    throw new ServingError("ERR_MANIFEST_INVALID", `frontier prompt ${file} cannot be read: ${error.code ?? error.message}`);
+  });
+  return frontierPrompt(template, file, labels);
+}

@@ -1,0 +1,59 @@
+import { z } from "zod";
+
+const nullableString = z.string().nullable();
+const nullableNumber = z.number().nullable();
+
+export const EscalationStatus = z.object({
+  enabled: z.boolean(),
+  price_table: z.string(),
+  providers: z.array(z.object({ name: z.string(), kind: z.string(), model: z.string(), breaker: z.enum(["closed", "open", "half_open"]) })),
+  tenants: z.array(
+    z.object({ id: z.string(), role: z.string(), day: z.string(), spent_usd: z.number(), reserved_usd: z.number(), daily_budget_usd: z.number() }),
+  ),
+});
+
+export const EscalationRecordBody = z.object({
+  id: z.number(),
+  time: z.string(),
+  tenant: z.string(),
+  model: z.string(),
+  version: z.string(),
+  input_hash: z.string(),
+  input_text: nullableString,
+  specialist_label: z.string(),
+  specialist_confidence: z.number(),
+  reason: z.string(),
+  provider: nullableString,
+  frontier_model: nullableString,
+  frontier_label: nullableString,
+  input_tokens: nullableNumber,
+  output_tokens: nullableNumber,
+  cost_usd: z.number(),
+  latency_ms: z.number(),
+  outcome: z.enum(["answered", "degraded"]),
+  failure: nullableString,
+  prompt: nullableString,
+  price_version: nullableString,
+});
+
+export const ReviewItemBody = z.object({
+  id: z.number(),
+  time: z.string(),
+  tenant: z.string(),
+  model: z.string(),
+  version: z.string(),
+  input_hash: z.string(),
+  input_text: nullableString,
+  specialist_label: z.string(),
+  specialist_confidence: z.number(),
+  frontier_label: nullableString,
+  status: z.enum(["open", "resolved"]),
+  human_label: nullableString,
+  resolved_at: nullableString,
+  resolved_by: nullableString,
+});
+
+/** Ledger rows are camelCase in TypeScript; the HTTP API speaks snake_case throughout. */
+export function snakeKeys<T extends object>(row: T): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(row).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), v]));
+}

@@ -1,0 +1,91 @@
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { requireAdmin } from "../../auth/tenants.js";
+import { ServingError } from "../../errors/registry.js";
+import type { ServerContext } from "../server-context.js";
+import { ErrorBody } from "../schemas.js";
+import { EscalationRecordBody, EscalationStatus, ReviewItemBody, snakeKeys } from "../admin-schemas.js";
+
+const Page = {
+  model: z.string().optional(),
+  before: z.coerce.number().int().positive().optional().describe("Only records with a smaller id (the previous page's last id)."),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+};
+
+const EscalationSwitch = z.object({ enabled: z.boolean() }).strict();
+const Resolve = z.object({ label: z.string().min(1) }).strict();
+const errors = { "4xx": ErrorBody, "5xx": ErrorBody };
+const statusResponse = { 200: EscalationStatus, ...errors };
+
+/** Escalation control, records and the human review queue. */
+export const adminRoutes: FastifyPluginAsyncZod<{ context: ServerContext }> = async (app, { context }) => {
+  const { cascade, registry } = context;
+
+  const status = async () => {
+    const now = new Date();
+    const tenants = await Promise.all(
+      cascade.tenants.list().map(async (t) => {
+        const spend = await cascade.store.spend(t.id, now);
+        return { id: t.id, role: t.role, day: spend.day, spent_usd: spend.committedUsd, reserved_usd: spend.reservedUsd, daily_budget_usd: t.dailyBudgetUsd };
+      }),
+    );
+    return { ...cascade.escalation.status(), tenants };
+  };
+
+  app.get("/admin/escalation", { schema: { summary: "Escalation switch, providers and their breakers, spend per tenant.", response: statusResponse } }, async (request) => {
+    requireAdmin(request.tenant!);
+    return status();
+  });
+
+  app.post(
+    "/admin/escalation",
+    { schema: { summary: "The kill switch: turn escalation off or on at once, without a restart.", body: EscalationSwitch, response: statusResponse } },
+    async (request) => {
+      requireAdmin(request.tenant!);
+      cascade.escalation.setEnabled(request.body.enabled);
+      request.log.warn(`escalation switched ${request.body.enabled ? "on" : "off"} by tenant '${request.tenant!.id}'`);
+      return status();
+    },
+  );
+
+  app.get(
+    "/v1/escalations",
+    { schema: { summary: "Escalation records, newest first: the caller's own, or any tenant's for an admin.", querystring: z.object({ ...Page, tenant: z.string().optional() }).strict(), response: { 200: z.object({ records: z.array(EscalationRecordBody) }), ...errors } } },
+    async (request) => {
+      const caller = request.tenant!;
+      const { tenant, model, before, limit } = request.query;
+      if (tenant !== undefined && tenant !== caller.id) requireAdmin(caller);
+      const scope = caller.role === "admin" ? tenant : caller.id;
+      const records = cascade.ledger.listEscalations({ limit, ...(scope !== undefined ? { tenant: scope } : {}), ...(model ? { model } : {}), ...(before ? { before } : {}) });
+      return { records: records.map((r) => EscalationRecordBody.parse(snakeKeys(r))) };
+    },
+  );
+
+  app.get(
+    "/admin/reviews",
+    { schema: { summary: "The human review queue, newest first.", querystring: z.object({ ...Page, status: z.enum(["open", "resolved"]).optional() }).strict(), response: { 200: z.object({ items: z.array(ReviewItemBody) }), ...errors } } },
+    async (request) => {
+      requireAdmin(request.tenant!);
+      const { status: state, model, before, limit } = request.query;
+      const items = cascade.ledger.listReviews({ limit, ...(state ? { status: state } : {}), ...(model ? { model } : {}), ...(before ? { before } : {}) });
+      return { items: items.map((r) => ReviewItemBody.parse(snakeKeys(r))) };
+    },
+  );
+
+  app.post(
+    "/admin/reviews/:id",
+    { schema: { summary: "Resolve a review item with the human's label.", params: z.object({ id: z.coerce.number().int().positive() }), body: Resolve, response: { 200: ReviewItemBody, ...errors } } },
+    async (request) => {
+      requireAdmin(request.tenant!);
+      const item = cascade.ledger.getReview(request.params.id);
+      if (!item) throw new ServingError("ERR_REVIEW_NOT_FOUND", `no review item ${request.params.id}`);
+      const served = registry.list().find((s) => s.manifest.name === item.model);
+      const labels = served?.manifest.labels;
+      if (labels && !labels.includes(request.body.label)) {
+        throw new ServingError("ERR_INVALID_REQUEST", `label '${request.body.label}' is not one of model '${item.model}' labels: ${labels.join(", ")}`);
+      }
+      const resolved = cascade.ledger.resolveReview(item.id, request.body.label, request.tenant!.id, new Date().toISOString());
+      return ReviewItemBody.parse(snakeKeys(resolved!));
+    },
+  );
+};

@@ -1,0 +1,172 @@
+import { mkdirSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import Database from "better-sqlite3";
+
+export interface EscalationRecord {
+  time: string;
+  tenant: string;
+  model: string;
+  version: string;
+  inputHash: string;
+  inputText: string | null;
+  specialistLabel: string;
+  specialistConfidence: number;
+  reason: string;
+  provider: string | null;
+  frontierModel: string | null;
+  frontierLabel: string | null;
+  inputTokens: number | null;
+  outputTokens: number | null;
+  costUsd: number;
+  latencyMs: number;
+  /** `answered`, or `degraded` with the cause in `failure`. */
+  outcome: "answered" | "degraded";
+  failure: string | null;
+  prompt: string | null;
+  priceVersion: string | null;
+}
+
+export interface ReviewRecord {
+  time: string;
+  tenant: string;
+  model: string;
+  version: string;
+  inputHash: string;
+  inputText: string | null;
+  specialistLabel: string;
+  specialistConfidence: number;
+  frontierLabel: string | null;
+}
+
+export interface StoredReview extends ReviewRecord {
+  id: number;
+  status: "open" | "resolved";
+  humanLabel: string | null;
+  resolvedAt: string | null;
+  resolvedBy: string | null;
+}
+
+export interface ListQuery {
+  tenant?: string;
+  model?: string;
+  /** Only rows with a smaller id (pagination, newest first). */
+  before?: number;
+  limit: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS escalations (
+  id INTEGER PRIMARY KEY, time TEXT NOT NULL, tenant TEXT NOT NULL, model TEXT NOT NULL, version TEXT NOT NULL,
+  input_hash TEXT NOT NULL, input_text TEXT, specialist_label TEXT NOT NULL, specialist_confidence REAL NOT NULL,
+  reason TEXT NOT NULL, provider TEXT, frontier_model TEXT, frontier_label TEXT, input_tokens INTEGER,
+  output_tokens INTEGER, cost_usd REAL NOT NULL, latency_ms REAL NOT NULL, outcome TEXT NOT NULL, failure TEXT,
+  prompt TEXT, price_version TEXT);
+CREATE INDEX IF NOT EXISTS escalations_tenant_time ON escalations (tenant, time);
+CREATE TABLE IF NOT EXISTS reviews (
+  id INTEGER PRIMARY KEY, time TEXT NOT NULL, tenant TEXT NOT NULL, model TEXT NOT NULL, version TEXT NOT NULL,
+  input_hash TEXT NOT NULL, input_text TEXT, specialist_label TEXT NOT NULL, specialist_confidence REAL NOT NULL,
+  frontier_label TEXT, status TEXT NOT NULL DEFAULT 'open', human_label TEXT, resolved_at TEXT, resolved_by TEXT);
+CREATE INDEX IF NOT EXISTS reviews_status ON reviews (status, id);
+`;
+
+const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+const camel = (key: string) => key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+function fromRow<T>(row: Record<string, unknown>): T {
+  return Object.fromEntries(Object.entries(row).map(([k, v]) => [camel(k), v])) as T;
+}
+
+/**
+ * The durable record of escalations and review items, in one SQLite file. WAL with synchronous=NORMAL: a
+ * committed row survives the process being killed (an OS crash may lose the last few), and writers do not block
+ * readers. Each insert is its own transaction, committed before the response is sent.
+ */
+export class Ledger {
+  private readonly db: Database.Database;
+  private readonly insertEscalation: Database.Statement;
+  private readonly insertReview: Database.Statement;
+
+  constructor(path: string) {
+    if (path !== ":memory:") mkdirSync(dirname(resolve(path)), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma("synchronous = NORMAL");
+    this.db.pragma("busy_timeout = 5000");
+    this.db.exec(SCHEMA);
+    const insert = (table: string, keys: string[]) =>
+      this.db.prepare(`INSERT INTO ${table} (${keys.map(snake).join(", ")}) VALUES (${keys.map((k) => `@${k}`).join(", ")})`);
+    this.insertEscalation = insert("escalations", [
+      "time", "tenant", "model", "version", "inputHash", "inputText", "specialistLabel", "specialistConfidence", "reason",
+      "provider", "frontierModel", "frontierLabel", "inputTokens", "outputTokens", "costUsd", "latencyMs", "outcome",
+      "failure", "prompt", "priceVersion",
+    ]);
+    this.insertReview = insert("reviews", [
+      "time", "tenant", "model", "version", "inputHash", "inputText", "specialistLabel", "specialistConfidence", "frontierLabel",
+    ]);
+  }
+
+  recordEscalation(record: EscalationRecord): number {
+    return Number(this.insertEscalation.run(record).lastInsertRowid);
+  }
+
+  addReview(record: ReviewRecord): number {
+    return Number(this.insertReview.run(record).lastInsertRowid);
+  }
+
+  /** Committed frontier spend per tenant on a UTC day (YYYY-MM-DD), to restore budgets after a restart. */
+  spendOn(day: string): Map<string, number> {
+    const rows = this.db
+      .prepare("SELECT tenant, SUM(cost_usd) AS usd FROM escalations WHERE time >= ? AND time < ? GROUP BY tenant")
+      .all(`${day}T`, `${day}U`) as Array<{ tenant: string; usd: number }>;
+    return new Map(rows.map((r) => [r.tenant, r.usd]));
+  }
+
+  listEscalations(query: ListQuery): Array<EscalationRecord & { id: number }> {
+    const { where, params } = filters(query);
+    const rows = this.db.prepare(`SELECT * FROM escalations ${where} ORDER BY id DESC LIMIT ?`).all(...params, query.limit);
+    return rows.map((r) => fromRow(r as Record<string, unknown>));
+  }
+
+  listReviews(query: ListQuery & { status?: "open" | "resolved" }): StoredReview[] {
+    const { where, params } = filters(query, query.status ? [["status = ?", query.status]] : []);
+    const rows = this.db.prepare(`SELECT * FROM reviews ${where} ORDER BY id DESC LIMIT ?`).all(...params, query.limit);
+    return rows.map((r) => fromRow(r as Record<string, unknown>));
+  }
+
+  getReview(id: number): StoredReview | undefined {
+    const row = this.db.prepare("SELECT * FROM reviews WHERE id = ?").get(id);
+    return row ? fromRow(row as Record<string, unknown>) : undefined;
+  }
+
+  resolveReview(id: number, label: string, by: string, time: string): StoredReview | undefined {
+    this.db.prepare("UPDATE reviews SET status = 'resolved', human_label = ?, resolved_at = ?, resolved_by = ? WHERE id = ?").run(label, time, by, id);
+    return this.getReview(id);
+  }
+
+  /** Rows for `export`: answered escalations and resolved reviews of a model that kept their input text. */
+  trainingRows(model: string): { escalations: Array<EscalationRecord & { id: number }>; reviews: StoredReview[] } {
+    const escalations = this.db
+      .prepare("SELECT * FROM escalations WHERE model = ? AND outcome = 'answered' AND input_text IS NOT NULL ORDER BY id")
+      .all(model)
+      .map((r) => fromRow<EscalationRecord & { id: number }>(r as Record<string, unknown>));
+    const reviews = this.db
+      .prepare("SELECT * FROM reviews WHERE model = ? AND status = 'resolved' AND input_text IS NOT NULL ORDER BY id")
+      .all(model)
+      .map((r) => fromRow<StoredReview>(r as Record<string, unknown>));
+    return { escalations, reviews };
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+function filters(query: ListQuery, extra: Array<[string, unknown]> = []) {
+  const clauses: Array<[string, unknown]> = [...extra];
+  if (query.tenant !== undefined) clauses.push(["tenant = ?", query.tenant]);
+  if (query.model !== undefined) clauses.push(["model = ?", query.model]);
+  if (query.before !== undefined) clauses.push(["id < ?", query.before]);
+  return {
+    where: clauses.length > 0 ? `WHERE ${clauses.map(([c]) => c).join(" AND ")}` : "",
+    params: clauses.map(([, v]) => v),
+  };
+}
