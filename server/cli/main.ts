@@ -2,6 +2,7 @@
 import { Command } from "commander";
 import { ServingError } from "../errors/registry.js";
 import { registerServe } from "./serve-command.js";
+import { registerHashKey } from "./hash-key-command.js";
 import { registerTrain } from "../../training/cli/train-command.js";
 import { registerEval } from "../../training/cli/eval-command.js";
 import { registerBench } from "../../bench/cli/bench-command.js";
@@ -15,6 +16,7 @@ registerServe(program);
 registerTrain(program);
 registerEval(program);
 registerBench(program);
+registerHashKey(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof ServingError) {

@@ -48,9 +48,11 @@ export function fromSdkError(error: unknown, provider: string): FrontierError {
   if (error instanceof FrontierError) return error;
   const e = (error ?? {}) as SdkErrorShape;
   const message = `${provider}: ${e.message ?? String(error)}`;
-  if (e.name === "APIUserAbortError" || e.name === "AbortError") return new FrontierError("aborted", message);
-  if (e.name === "APIConnectionTimeoutError") return new FrontierError("timeout", message);
-  if (e.name === "APIConnectionError") return new FrontierError("connection", message);
+  // The SDKs leave `name` as "Error"; their class names tell the kinds apart.
+  const kind = (error as object | undefined)?.constructor?.name;
+  if (kind === "APIUserAbortError" || e.name === "AbortError") return new FrontierError("aborted", message);
+  if (kind === "APIConnectionTimeoutError") return new FrontierError("timeout", message);
+  if (kind === "APIConnectionError") return new FrontierError("connection", message);
   const status = typeof e.status === "number" ? e.status : undefined;
   if (status === undefined) return new FrontierError("connection", message);
   if (status === 429) {

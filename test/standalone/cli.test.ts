@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 
@@ -9,7 +10,7 @@ const specialist = (...args: string[]) => run(process.execPath, ["--import", "ts
 describe("command line", () => {
   it("lists its subcommands", async () => {
     const { stdout } = await specialist("--help");
-    for (const command of ["serve", "train", "eval", "bench"]) expect(stdout).toContain(command);
+    for (const command of ["serve", "train", "eval", "bench", "hash-key"]) expect(stdout).toContain(command);
   });
 
   it("has --help on each subcommand", async () => {
@@ -20,6 +21,11 @@ describe("command line", () => {
     expect(serve!.stdout).toContain("--port");
     expect(train!.stdout).toContain("--corpus");
     expect(evaluate!.stdout).toContain("--baseline");
+  });
+
+  it("hashes an API key the way the server checks it", async () => {
+    const { stdout } = await specialist("hash-key", "sk-example");
+    expect(stdout.trim()).toBe("hash: sha256:" + createHash("sha256").update("sk-example").digest("hex"));
   });
 
   it("exits 1 with the error code and the path on a bad configuration", async () => {

@@ -1,0 +1,125 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import { countTokens } from "gpt-tokenizer/encoding/o200k_base";
+
+/** What the fake does with one request. */
+export type Behaviour =
+  | { kind: "answer"; label?: string; delayMs?: number; usage?: boolean }
+  | { kind: "raw"; text: string }
+  | { kind: "status"; status: number; retryAfter?: string }
+  | { kind: "hang" }
+  | { kind: "reset" };
+
+export interface SeenRequest {
+  path: string;
+  authorization: string | undefined;
+  apiKey: string | undefined;
+  body: any;
+  /** The user message the server sent. */
+  text: string;
+}
+
+/**
+ * A frontier API on loopback speaking the OpenAI Chat Completions and Anthropic Messages wire formats, driven by a
+ * script, so the official SDKs can be pointed at it through `baseURL`. Each request takes the next scripted
+ * behaviour, or the default one; labels default to a rule on the text.
+ */
+export class FakeFrontier {
+  readonly seen: SeenRequest[] = [];
+  private readonly script: Behaviour[] = [];
+  private readonly sockets = new Set<Socket>();
+  private server!: Server;
+  url = "";
+  fallback: Behaviour = { kind: "answer" };
+  labelOf: (text: string) => string = (text) => (/free|prize|won|click/i.test(text) ? "spam" : "ham");
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    this.server.on("connection", (socket) => {
+      this.sockets.add(socket);
+      socket.once("close", () => this.sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  next(...behaviours: Behaviour[]): this {
+    this.script.push(...behaviours);
+    return this;
+  }
+
+  reset(): void {
+    this.script.length = 0;
+    this.seen.length = 0;
+    this.fallback = { kind: "answer" };
+  }
+
+  async stop(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}");
+    const anthropic = req.url?.endsWith("/messages") ?? false;
+    const messages: Array<{ role: string; content: string }> = body.messages ?? [];
+    const text = messages.filter((m) => m.role === "user").map((m) => m.content).join("\n");
+    this.seen.push({ path: req.url ?? "", authorization: req.headers.authorization, apiKey: req.headers["x-api-key"] as string | undefined, body, text });
+    const behaviour = this.script.shift() ?? this.fallback;
+    switch (behaviour.kind) {
+      case "hang":
+        return; // never answers; the client's timeout or abort ends it
+      case "reset":
+        req.socket.destroy();
+        return;
+      case "status": {
+        const headers: Record<string, string> = { "content-type": "application/json" };
+        if (behaviour.retryAfter !== undefined) headers["retry-after"] = behaviour.retryAfter;
+        res.writeHead(behaviour.status, headers).end(JSON.stringify({ error: { type: "error", message: `scripted ${behaviour.status}` } }));
+        return;
+      }
+      case "raw":
+        return this.reply(res, anthropic, body, { text: behaviour.text });
+      case "answer":
+        if (behaviour.delayMs) await new Promise((r) => setTimeout(r, behaviour.delayMs));
+        return this.reply(res, anthropic, body, { label: behaviour.label ?? this.labelOf(text), usage: behaviour.usage ?? true });
+    }
+  }
+
+  private reply(res: ServerResponse, anthropic: boolean, body: any, out: { label?: string; text?: string; usage?: boolean }): void {
+    if (res.destroyed) return;
+    const system = typeof body.system === "string" ? body.system : "";
+    const inputTokens = countTokens(system + (body.messages ?? []).map((m: { content: string }) => m.content).join("")) + 8;
+    const outputTokens = 6;
+    const payload = anthropic
+      ? {
+          id: "msg_fake",
+          type: "message",
+          role: "assistant",
+          model: body.model,
+          content: out.label !== undefined ? [{ type: "tool_use", id: "toolu_fake", name: body.tools?.[0]?.name, input: { label: out.label } }] : [{ type: "text", text: out.text }],
+          stop_reason: out.label !== undefined ? "tool_use" : "end_turn",
+          stop_sequence: null,
+          usage: { input_tokens: inputTokens, output_tokens: outputTokens },
+        }
+      : {
+          id: "chatcmpl-fake",
+          object: "chat.completion",
+          created: Math.floor(Date.now() / 1000),
+          model: body.model,
+          choices: [
+            {
+              index: 0,
+              message: { role: "assistant", content: out.label !== undefined ? JSON.stringify({ label: out.label }) : out.text, refusal: null },
+              finish_reason: "stop",
+              logprobs: null,
+            },
+          ],
+          ...(out.usage === false ? {} : { usage: { prompt_tokens: inputTokens, completion_tokens: outputTokens, total_tokens: inputTokens + outputTokens } }),
+        };
+    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(payload));
+  }
+}
