@@ -5,6 +5,7 @@ import { registerServe } from "./serve-command.js";
 import { registerHashKey } from "./hash-key-command.js";
 import { registerTrain } from "../../training/cli/train-command.js";
 import { registerEval } from "../../training/cli/eval-command.js";
+import { registerExport } from "../../training/cli/export-command.js";
 import { registerBench } from "../../bench/cli/bench-command.js";
 
 const program = new Command()
@@ -15,6 +16,7 @@ const program = new Command()
 registerServe(program);
 registerTrain(program);
 registerEval(program);
+registerExport(program);
 registerBench(program);
 registerHashKey(program);
 

@@ -10,7 +10,7 @@ const specialist = (...args: string[]) => run(process.execPath, ["--import", "ts
 describe("command line", () => {
   it("lists its subcommands", async () => {
     const { stdout } = await specialist("--help");
-    for (const command of ["serve", "train", "eval", "bench", "hash-key"]) expect(stdout).toContain(command);
+    for (const command of ["serve", "train", "eval", "export", "bench", "hash-key"]) expect(stdout).toContain(command);
   });
 
   it("has --help on each subcommand", async () => {

@@ -1,0 +1,25 @@
+import { writeFile } from "node:fs/promises";
+import type { Command } from "commander";
+import { Ledger } from "../../server/ledger/ledger.js";
+import { exportTrainingData } from "../data/ledger-export.js";
+
+export function registerExport(program: Command): void {
+  program
+    .command("export")
+    .description("Write a model's answered escalations and resolved reviews as JSONL that `train --data` reads (text, label, source).")
+    .requiredOption("--model <name>", "model whose records to export")
+    .option("--ledger <file>", "the server's ledger (ledger.path)", "data/ledger.sqlite")
+    .requiredOption("-o, --output <file>", "JSONL file to write")
+    .action(async (flags: { model: string; ledger: string; output: string }) => {
+      const ledger = new Ledger(flags.ledger);
+      try {
+        const examples = exportTrainingData(ledger, flags.model);
+        await writeFile(flags.output, examples.map((e) => JSON.stringify(e)).join("\n") + (examples.length ? "\n" : ""));
+        const human = examples.filter((e) => e.source === "human").length;
+        console.log(`wrote ${examples.length} examples (${human} labelled by people, ${examples.length - human} by the frontier) to ${flags.output}`);
+        if (examples.length === 0) console.log("no records with stored text: the server keeps texts only with ledger.storeInputs: true");
+      } finally {
+        ledger.close();
+      }
+    });
+}
