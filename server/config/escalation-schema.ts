@@ -97,3 +97,12 @@ export type BreakerSettings = z.infer<typeof BreakerSettings>;
 export type EscalationSettings = z.infer<typeof EscalationSettings>;
 export type AuthSettings = z.infer<typeof AuthSettings>;
 export type ModelPrice = z.infer<typeof ModelPrice>;
+
+export const CacheSettings = z
+  .object({
+    /** Exact-match answers, keyed by tenant, model version and normalised text; degraded answers are not kept. */
+    enabled: z.boolean().default(true),
+    maxEntries: z.number().int().min(1).default(10_000),
+    ttlMs: z.number().int().min(1).default(3_600_000),
+  })
+  .strict();

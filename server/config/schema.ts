@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { BatchingSettings, Device, EscalationPolicy, InputLimits } from "../models/manifest.js";
-import { AuthSettings, EscalationSettings, LedgerSettings } from "./escalation-schema.js";
+import { AuthSettings, CacheSettings, EscalationSettings, LedgerSettings } from "./escalation-schema.js";
 
 /** Per-model settings that the operator may change without touching the model folder. */
 export const ModelOverride = z
@@ -62,6 +62,7 @@ export const ServerConfig = z
     escalation: EscalationSettings.default(EscalationSettings.parse({})),
     auth: AuthSettings.default(AuthSettings.parse({})),
     ledger: LedgerSettings.default(LedgerSettings.parse({})),
+    cache: CacheSettings.default(CacheSettings.parse({})),
   })
   .strict()
   .superRefine((config, ctx) => {

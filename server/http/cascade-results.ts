@@ -2,9 +2,13 @@ import type { Tenant } from "../auth/tenants.js";
 import type { ClassificationOutput, ModelBackend } from "../backends/backend.js";
 import { hashInput, type EscalationOutcome } from "../escalation/escalation-service.js";
 import type { ServerContext } from "./server-context.js";
+import type { z } from "zod";
+import type { ClassificationResult } from "./schemas.js";
 
 /** Time kept back from the deadline for writing the response after the frontier answered. */
 const RESPONSE_MARGIN_MS = 10;
+
+export type CascadeResult = z.infer<typeof ClassificationResult>;
 
 export interface CascadeInput {
   backend: ModelBackend;
@@ -47,7 +51,7 @@ export async function cascadeResults(context: ServerContext, input: CascadeInput
   const pricePerToken = cascade.escalation.inputPricePerToken(manifest);
   let costUsd = 0;
   let frontierMs = 0;
-  const results = input.outputs.map((o, i) => {
+  const results = input.outputs.map((o, i): CascadeResult => {
     metrics.predictions.inc({ model: manifest.name, label: o.label, confident: below[i] ? "false" : "true" });
     if (!below[i] && pricePerToken !== undefined) cascade.metrics.costAvoided.inc({ model: manifest.name }, o.tokens * pricePerToken);
     const outcome = outcomes[i];
@@ -57,7 +61,7 @@ export async function cascadeResults(context: ServerContext, input: CascadeInput
     const reviewId = below[i] && toReview ? queueReview(context, input, i, answered?.label ?? null) : undefined;
     return {
       label: answered?.label ?? o.label,
-      served_by: answered ? ("frontier" as const) : ("specialist" as const),
+      served_by: answered ? "frontier" : "specialist",
       specialist_label: o.label,
       score: o.score,
       scores: o.scores,

@@ -3,6 +3,8 @@ import type { ServingMetrics } from "../metrics/serving-metrics.js";
 import type { ModelRegistry } from "../models/model-registry.js";
 import type { Cascade } from "../escalation/create-cascade.js";
 import type { Tenant } from "../auth/tenants.js";
+import type { ResponseCache } from "../cache/response-cache.js";
+import type { CascadeResult } from "./cascade-results.js";
 
 /** What the routes need, passed explicitly: nothing global, so tests can run several servers in one process. */
 export interface ServerContext {
@@ -10,6 +12,7 @@ export interface ServerContext {
   registry: ModelRegistry;
   metrics: ServingMetrics;
   cascade: Cascade;
+  cache: ResponseCache<CascadeResult>;
   lifecycle: { shuttingDown: boolean };
 }
 

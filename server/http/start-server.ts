@@ -4,6 +4,7 @@ import type { ServerConfig } from "../config/schema.js";
 import { ServingMetrics } from "../metrics/serving-metrics.js";
 import { ModelRegistry } from "../models/model-registry.js";
 import { createCascade, type Cascade } from "../escalation/create-cascade.js";
+import { ResponseCache } from "../cache/response-cache.js";
 import { buildApp } from "./build-app.js";
 import type { ServerContext } from "./server-context.js";
 
@@ -28,7 +29,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
   let context: ServerContext;
   try {
     cascade = await createCascade(config, registry, metrics, log);
-    context = { config, registry, metrics, cascade, lifecycle };
+    context = { config, registry, metrics, cascade, cache: new ResponseCache(config.cache, metrics.registry), lifecycle };
     app = await buildApp(context, logger);
     await app.listen({ host: config.server.host, port: config.server.port });
   } catch (error) {

@@ -3,6 +3,11 @@ import { loadConfig } from "../../server/config/load-config.js";
 import type { ServerConfigInput } from "../../server/config/schema.js";
 import { startServer, type RunningServer } from "../../server/http/start-server.js";
 
+/** The bundled model is sure of this one (confidence ≈ 1.0, spam)… */
+export const SURE = "Congratulations! You have won a FREE vacation. Click here to claim your prize now!!!";
+/** …and unsure of this one (≈ 0.63, spam; a person would say ham): with a threshold of 0.9 only it escalates. */
+export const UNSURE = "Hi Bob, the meeting moved to 3pm tomorrow, see the agenda attached.";
+
 export const MODELS_DIR = fileURLToPath(new URL("../../models", import.meta.url));
 
 /** The real server on an ephemeral loopback port, serving the bundled models; close it in afterAll. */

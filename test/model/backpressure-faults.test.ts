@@ -11,6 +11,8 @@ const slowBatch = Array.from({ length: 32 }, (_, i) => `${i},` + "word,salad,of,
 beforeAll(async () => {
   server = await startTestServer({
     server: { bodyLimitBytes: 16 * 1024 * 1024 },
+    // The same slow batch is sent again by each test: it must reach the worker every time.
+    cache: { enabled: false },
     models: {
       overrides: {
         "email-spam": { batching: { workers: 1, maxBatchSize: 32, maxQueueSize: 40, maxQueueDelayMs: 0 }, limits: { maxInputsPerRequest: 40 } },

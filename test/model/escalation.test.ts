@@ -5,14 +5,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { hashApiKey } from "../../server/auth/tenants.js";
 import type { ServerConfigInput } from "../../server/config/schema.js";
 import type { RunningServer } from "../../server/http/start-server.js";
-import { FakeFrontier } from "../helpers/fake-frontier.js";
-import { metricValue, postJson, startTestServer } from "../helpers/server.js";
+import { FakeFrontier, fakeEscalation } from "../helpers/fake-frontier.js";
+import { metricValue, postJson, startTestServer, SURE, UNSURE } from "../helpers/server.js";
 
-// The bundled model is sure of the first text (≈1.0) and unsure of the second (≈0.63): with a threshold of 0.9
-// only the second is escalated.
-const SURE = "Congratulations! You have won a FREE vacation. Click here to claim your prize now!!!";
-const UNSURE = "Hi Bob, the meeting moved to 3pm tomorrow, see the agenda attached.";
-const KEYS = { alice: "sk-alice-0123456789", bob: "sk-bob-0123456789", admin: "sk-admin-0123456789" };
+const KEYS = { alice: "sk-alice-0123456789", bob: "sk-bob-0123456789", admin: "sk-admin-0123456789", dave: "sk-dave-0123456789" };
 const auth = (key: string) => ({ headers: { authorization: `Bearer ${key}` } });
 
 let frontier: FakeFrontier;
@@ -22,28 +18,22 @@ let dir: string;
 function escalationConfig(overrides: { provider?: Record<string, unknown>; tenants?: Record<string, unknown> } = {}): ServerConfigInput {
   return {
     server: { requestDeadlineMs: 2_000 },
+    // These tests send the same texts again and again: each must reach the specialist and the frontier.
+    cache: { enabled: false },
     models: { overrides: { "email-spam": { threshold: 0.9 } } },
-    escalation: {
-      defaultProvider: "fake",
-      providers: {
-        fake: {
-          kind: "openai",
-          model: "gpt-5-mini",
-          baseURL: `${frontier.url}/v1`,
-          apiKeyEnv: "FAKE_FRONTIER_KEY",
-          timeoutMs: 400,
-          maxRetries: 1,
-          retryBaseDelayMs: 10,
-          breaker: { consecutiveFailures: 1000, minCalls: 1000 },
-          ...overrides.provider,
-        },
-      },
-    },
+    escalation: fakeEscalation(frontier, {
+      timeoutMs: 400,
+      maxRetries: 1,
+      retryBaseDelayMs: 10,
+      breaker: { consecutiveFailures: 1000, minCalls: 1000 },
+      ...overrides.provider,
+    }),
     auth: {
       tenants: {
         alice: { keys: [hashApiKey(KEYS.alice)] },
         bob: { keys: [hashApiKey(KEYS.bob)] },
         admin: { keys: [hashApiKey(KEYS.admin)], role: "admin" },
+        dave: { keys: [hashApiKey(KEYS.dave)], escalationsPerMinute: 2 },
         ...overrides.tenants,
       },
     },
@@ -58,7 +48,6 @@ const getJson = async (s: RunningServer, path: string, key: string) => {
 };
 
 beforeAll(async () => {
-  process.env.FAKE_FRONTIER_KEY = "sk-frontier-test";
   frontier = await new FakeFrontier().start();
   dir = await mkdtemp(join(tmpdir(), "escalation-"));
   server = await startTestServer({ ...escalationConfig(), ledger: { path: join(dir, "ledger.sqlite"), storeInputs: true } });
@@ -210,6 +199,18 @@ describe("budgets", () => {
     } finally {
       await budgeted.close();
     }
+  });
+});
+
+describe("rate limits", () => {
+  it("caps a tenant's escalations per minute and answers the rest from the specialist", async () => {
+    const answers = [];
+    for (let i = 0; i < 3; i++) answers.push((await classify(server, UNSURE, KEYS.dave)).json.results[0]);
+    expect(answers.map((a) => a.served_by)).toEqual(["frontier", "frontier", "specialist"]);
+    expect(answers[2]).toMatchObject({ degraded: true, degraded_reason: "rate_limited" });
+    expect(frontier.seen).toHaveLength(2);
+    // Other tenants are not affected.
+    expect((await classify(server, UNSURE, KEYS.alice)).json.results[0].served_by).toBe("frontier");
   });
 });
 

@@ -1,19 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningServer } from "../../server/http/start-server.js";
-import { FakeFrontier } from "../helpers/fake-frontier.js";
-import { postJson, startTestServer } from "../helpers/server.js";
+import { FakeFrontier, fakeEscalation } from "../helpers/fake-frontier.js";
+import { postJson, startTestServer, SURE, UNSURE } from "../helpers/server.js";
 
-const UNSURE = "Hi Bob, the meeting moved to 3pm tomorrow, see the agenda attached.";
 let frontier: FakeFrontier;
 let server: RunningServer;
 
 beforeAll(async () => {
-  process.env.FAKE_FRONTIER_KEY = "sk-frontier-test";
   frontier = await new FakeFrontier().start();
   // No tenants: the open loopback mode, where the caller acts as the admin tenant "local".
   server = await startTestServer({
     models: { overrides: { "email-spam": { threshold: 0.9, escalation: { onLowConfidence: "both" } } } },
-    escalation: { defaultProvider: "fake", providers: { fake: { kind: "openai", model: "gpt-5-mini", baseURL: `${frontier.url}/v1`, apiKeyEnv: "FAKE_FRONTIER_KEY" } } },
+    escalation: fakeEscalation(frontier),
     ledger: { storeInputs: true },
   });
 });
@@ -50,7 +48,7 @@ describe("human review queue", () => {
   });
 
   it("does not queue confident answers", async () => {
-    const r = await postJson(server, "/v1/classify", { model: "email-spam", input: "Congratulations! You have won a FREE vacation. Click here to claim your prize now!!!" });
+    const r = await postJson(server, "/v1/classify", { model: "email-spam", input: SURE });
     expect(r.json.results[0].review_id).toBeUndefined();
   });
 });

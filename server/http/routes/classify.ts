@@ -4,7 +4,13 @@ import { ServingError } from "../../errors/registry.js";
 import type { ServerContext } from "../server-context.js";
 import { ClassifyBody, ClassifyResponse, ErrorBody } from "../schemas.js";
 import { disconnectSignal } from "../disconnect-signal.js";
-import { cascadeResults } from "../cascade-results.js";
+import { cascadeResults, type CascadeResult } from "../cascade-results.js";
+
+/** A cached answer as served now: nothing was escalated, paid for or queued by this request. */
+function fromCache(hit: CascadeResult): CascadeResult {
+  const { frontier: _frontier, review_id: _review, ...rest } = hit;
+  return { ...rest, served_by: "cache", cached_from: hit.served_by === "frontier" ? "frontier" : "specialist", escalated: false, degraded: false };
+}
 
 export const classifyRoute: FastifyPluginAsyncZod<{ context: ServerContext }> = async (app, { context }) => {
   const { registry, config } = context;
@@ -30,21 +36,30 @@ export const classifyRoute: FastifyPluginAsyncZod<{ context: ServerContext }> = 
       const deadlineMs = Math.min(deadline_ms ?? config.server.requestDeadlineMs, config.server.maxRequestDeadlineMs);
       const deadline = started + deadlineMs;
       const signal = disconnectSignal(reply);
-      const specialist = await backend.classify(texts, { deadline, signal });
-      const { results, costUsd, frontierMs } = await cascadeResults(context, {
-        backend,
-        texts,
-        outputs: specialist.outputs,
-        tenant: request.tenant!,
-        deadline,
-        signal,
-      });
+      const tenant = request.tenant!;
+      const hits = texts.map((text) => context.cache.get(tenant.id, manifest, text));
+      const missing = texts.filter((_, i) => !hits[i]);
+      let timings = { queueMs: 0, computeMs: 0 };
+      let fresh: CascadeResult[] = [];
+      let costUsd = 0;
+      let frontierMs = 0;
+      if (missing.length > 0) {
+        const specialist = await backend.classify(missing, { deadline, signal });
+        timings = specialist;
+        ({ results: fresh, costUsd, frontierMs } = await cascadeResults(context, { backend, texts: missing, outputs: specialist.outputs, tenant, deadline, signal }));
+        fresh.forEach((result, k) => {
+          // A degraded answer is not kept: the next identical request should get its chance at the frontier.
+          if (!result.degraded) context.cache.set(tenant.id, manifest, missing[k]!, result);
+        });
+      }
+      let next = 0;
+      const results = hits.map((hit) => (hit ? fromCache(hit) : fresh[next++]!));
       return {
         model: manifest.name,
         version: manifest.version,
         results,
         usage: { inputs: texts.length, tokens: results.reduce((sum, r) => sum + r.tokens, 0), cost_usd: costUsd },
-        timings: { queue_ms: specialist.queueMs, compute_ms: specialist.computeMs, frontier_ms: frontierMs, total_ms: performance.now() - started },
+        timings: { queue_ms: timings.queueMs, compute_ms: timings.computeMs, frontier_ms: frontierMs, total_ms: performance.now() - started },
       };
     },
   );
