@@ -1,4 +1,5 @@
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { frontierPrompt } from "../server/escalation/frontier-prompt.js";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { loadLocalTokenizer } from "../server/backends/onnx/tokenizer.js";
@@ -38,6 +39,8 @@ export interface TrainSpecialistOptions {
   maxTokens: number;
   training: Omit<TrainOptions, "seed" | "onEpoch">;
   thresholdTarget: ThresholdTarget;
+  /** Template for escalations to the frontier (`{{labels}}`, `{{input}}`), copied into the model folder. */
+  frontierPrompt?: string;
   onProgress?: (event: { stage: string; epoch?: number; epochs?: number; detail?: string }) => void;
 }
 
@@ -58,6 +61,7 @@ export const DEFAULT_TRAIN_OPTIONS = {
 } as const satisfies Partial<TrainSpecialistOptions>;
 
 const MAX_CHARS = 100_000;
+const FRONTIER_PROMPT_FILE = "prompts/frontier.txt";
 
 function scoreAll(model: FastTextModel, examples: TrainingExample[]) {
   return examples.map((e) => ({ logits: logitsOf(model, e.rows), label: e.label }));
@@ -144,9 +148,15 @@ export async function trainSpecialist(options: TrainSpecialistOptions): Promise<
     batching: { maxBatchSize: 32, maxQueueDelayMs: 0, maxQueueSize: 4096, workers: "auto", intraOpThreads: 1 },
     calibration: { temperature },
     threshold: threshold.threshold,
-    escalation: { onLowConfidence: "escalate" },
+    escalation: { onLowConfidence: "escalate", ...(options.frontierPrompt ? { prompt: FRONTIER_PROMPT_FILE } : {}) },
     device: "auto",
   };
+  if (options.frontierPrompt) {
+    const template = await readFile(options.frontierPrompt, "utf8");
+    frontierPrompt(template, options.frontierPrompt, labels); // fails early on a template without {{input}}
+    await mkdir(join(options.output, "prompts"), { recursive: true });
+    await writeFile(join(options.output, FRONTIER_PROMPT_FILE), template);
+  }
   const manifest = ModelManifest.parse(manifestInput);
   await writeFile(join(options.output, "model.onnx"), fastTextToOnnx(result.model));
   await writeFile(join(options.output, "model.json"), JSON.stringify(manifestInput, null, 2) + "\n");

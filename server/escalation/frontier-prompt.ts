@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
@@ -14,7 +15,7 @@ Input:
 """`;
 
 export interface FrontierPrompt {
-  /** Identifies the template in records: the file name, or "generic". */
+  /** Identifies the template in records: file name and a hash of its content, so an edited prompt is told apart. */
   id: string;
   render(input: string): { system: string; user: string };
   /** JSON schema the answer must follow (OpenAI response_format / Anthropic tool input). */
@@ -35,7 +36,7 @@ export function frontierPrompt(template: string, id: string, labels: readonly st
   };
   const list = labels.map((l) => JSON.stringify(l)).join(", ");
   return {
-    id,
+    id: `${id}@${createHash("sha256").update(template).digest("hex").slice(0, 12)}`,
     answerSchema,
     render: (input) => {
       // One pass over the template, so an input containing "{{labels}}" is not expanded.

@@ -31,6 +31,7 @@ beforeAll(async () => {
     vocabularySize: 4000,
     buckets: 4096,
     thresholdTarget: { kind: "kept-accuracy", value: 0.98 },
+    frontierPrompt: "training/prompts/email-spam.txt",
   });
   test = (await loadSplits(data, DEFAULT_TRAIN_OPTIONS)).test;
 });
@@ -50,6 +51,8 @@ describe("training a specialist", () => {
     expect(manifest).toMatchObject({ name: "small-spam", format: "onnx", labels: ["ham", "spam"] });
     expect(manifest.calibration.temperature).toBe(metrics.calibration.temperature);
     expect(manifest.threshold).toBe(metrics.threshold.threshold);
+    expect(manifest.escalation.prompt).toBe("prompts/frontier.txt");
+    expect(await readFile(join(modelDir, "prompts/frontier.txt"), "utf8")).toContain("{{input}}");
     const card = await readFile(join(modelDir, "card.md"), "utf8");
     expect(card).toContain("## Quality on the held-out test split");
     const saved = JSON.parse(await readFile(join(modelDir, "metrics.json"), "utf8")) as TrainingMetrics;

@@ -14,6 +14,7 @@ interface TrainFlags {
   testData?: string;
   textField: string;
   labelField: string;
+  frontierPrompt?: string;
   categoryField?: string;
   seed: number;
   validationFraction: number;
@@ -120,6 +121,7 @@ export function registerTrain(program: Command): void {
     .option("--class-weights <kind>", "none or balanced", DEFAULT_TRAIN_OPTIONS.training.classWeights)
     .option("--target-accuracy <x>", "choose the threshold so kept items reach this validation accuracy (default 0.998)", fraction)
     .option("--max-escalation <x>", "choose the threshold so at most this share is escalated", fraction)
+    .option("--frontier-prompt <file>", "prompt template for escalations ({{labels}}, {{input}}), copied into the model folder")
     .option("--description <text>", "one line for the manifest and card")
     .option("--no-progress", "no progress bar")
     .action(async (flags: TrainFlags) => {
@@ -151,6 +153,7 @@ export function registerTrain(program: Command): void {
         pooling: flags.pooling,
         training: { ...DEFAULT_TRAIN_OPTIONS.training, epochs: flags.epochs, learningRate: flags.learningRate, classWeights: flags.classWeights },
         thresholdTarget: target,
+        ...(flags.frontierPrompt ? { frontierPrompt: flags.frontierPrompt } : {}),
         onProgress: progress.update,
       });
       progress.stop();
