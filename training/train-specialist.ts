@@ -5,17 +5,14 @@ import { performance } from "node:perf_hooks";
 import { loadLocalTokenizer } from "../server/backends/onnx/tokenizer.js";
 import type { ModelManifestInput } from "../server/models/manifest.js";
 import { ModelManifest } from "../server/models/manifest.js";
-import { expectedCalibrationError } from "./calibration/ece.js";
-import { fitTemperature } from "./calibration/temperature.js";
-import { chooseThreshold, type ThresholdTarget } from "./calibration/threshold.js";
-import type { LabelledExample } from "./data/example.js";
+import { calibrateAndReport } from "./calibration/calibrate-and-report.js";
+import type { ThresholdTarget } from "./calibration/threshold.js";
 import { hashExamples } from "./data/hash.js";
 import { loadSplits, type DataSource } from "./data/load-splits.js";
-import { classificationReport } from "./evaluation/classification-metrics.js";
 import { fastTextToOnnx } from "./export/fasttext-onnx.js";
 import { checkOnnxParity, type ParityReport } from "./export/onnx-parity.js";
 import { featurize } from "./fasttext/featurize.js";
-import { DEFAULT_HASH_MULTIPLIER, logitsOf, softmax, type FastTextModel, type FastTextShape } from "./fasttext/model.js";
+import { DEFAULT_HASH_MULTIPLIER, logitsOf, type FastTextModel, type FastTextShape } from "./fasttext/model.js";
 import { trainFastText, type TrainOptions, type TrainingExample } from "./fasttext/train.js";
 import { writeModelCard } from "./model-folder/model-card.js";
 import type { TrainingMetrics } from "./model-folder/training-metrics.js";
@@ -67,16 +64,6 @@ function scoreAll(model: FastTextModel, examples: TrainingExample[]) {
   return examples.map((e) => ({ logits: logitsOf(model, e.rows), label: e.label }));
 }
 
-function predictions(scored: Array<{ logits: Float32Array; label: number }>, source: LabelledExample[], labels: string[], temperature: number) {
-  return scored.map((s, i) => {
-    const probs = softmax(s.logits, temperature);
-    let best = 0;
-    for (let c = 1; c < probs.length; c++) if (probs[c]! > probs[best]!) best = c;
-    const category = source[i]!.category;
-    return { gold: labels[s.label]!, predicted: labels[best]!, confidence: probs[best]!, ...(category !== undefined ? { category } : {}) };
-  });
-}
-
 /** Data → vocabulary → fastText → temperature → threshold → ONNX (checked against ORT) → a model folder. */
 export async function trainSpecialist(options: TrainSpecialistOptions): Promise<TrainingMetrics> {
   const progress = options.onProgress ?? (() => {});
@@ -116,25 +103,15 @@ export async function trainSpecialist(options: TrainSpecialistOptions): Promise<
   const trainSeconds = (performance.now() - trainStarted) / 1000;
 
   progress({ stage: "calibrate" });
-  const validationScored = scoreAll(result.model, validation);
-  const temperature = fitTemperature(validationScored);
-  const validationBefore = predictions(validationScored, splits.validation, labels, 1);
-  const validationAfter = predictions(validationScored, splits.validation, labels, temperature);
-  const threshold = chooseThreshold(
-    validationAfter.map((p) => ({ confidence: p.confidence, correct: p.gold === p.predicted })),
+  const quality = calibrateAndReport(
+    { scored: scoreAll(result.model, validation), examples: splits.validation },
+    { scored: scoreAll(result.model, test), examples: splits.test },
+    labels,
     options.thresholdTarget,
   );
-  const testScored = scoreAll(result.model, test);
-  const testBefore = predictions(testScored, splits.test, labels, 1);
-  const testReport = classificationReport(predictions(testScored, splits.test, labels, temperature), labels);
-  const testAtThreshold = testReport.count
-    ? (() => {
-        const kept = predictions(testScored, splits.test, labels, temperature).filter((p) => p.confidence >= threshold.threshold);
-        return { keptAccuracy: kept.filter((p) => p.gold === p.predicted).length / Math.max(1, kept.length), escalationRate: 1 - kept.length / testReport.count };
-      })()
-    : { keptAccuracy: 0, escalationRate: 0 };
+  const temperature = quality.calibration.temperature;
+  const threshold = quality.threshold;
 
-  progress({ stage: "export" });
   const manifestInput: ModelManifestInput = {
     name: options.name,
     version: options.version,
@@ -172,17 +149,19 @@ export async function trainSpecialist(options: TrainSpecialistOptions): Promise<
       hashes: { train: hashExamples(splits.train), validation: hashExamples(splits.validation), test: hashExamples(splits.test) },
     },
     training: { ...options.training, seed: options.seed, epochsRun: result.epochsRun, bestEpoch: result.bestEpoch, bestValidationLoss: result.bestValidationLoss, trainSeconds, totalSeconds: 0 },
-    calibration: {
-      temperature,
-      validationEce: { before: expectedCalibrationError(validationBefore.map((p) => ({ confidence: p.confidence, correct: p.gold === p.predicted }))), after: expectedCalibrationError(validationAfter.map((p) => ({ confidence: p.confidence, correct: p.gold === p.predicted }))) },
-      testEce: { before: expectedCalibrationError(testBefore.map((p) => ({ confidence: p.confidence, correct: p.gold === p.predicted }))), after: testReport.ece },
-    },
-    threshold: { ...threshold, test: testAtThreshold },
-    test: testReport,
+    calibration: quality.calibration,
+    threshold: quality.threshold,
+    test: quality.test,
     onnxParity: parity,
   };
   metrics.training.totalSeconds = (performance.now() - started) / 1000;
   await writeFile(join(options.output, "metrics.json"), JSON.stringify(metrics, null, 2) + "\n");
-  await writeModelCard(options.output, manifest, metrics);
+  await writeModelCard(options.output, manifest, metrics, {
+    model:
+      `fastText-style classifier (embedding bag over WordPiece word tokens and hashed bigrams, ${shape.pooling === "sqrt" ? "sum / √n" : "mean"} pooling, one linear layer), ` +
+      `vocabulary ${vocabulary.length}, ${shape.buckets} bigram buckets, dimension ${shape.dim}, ${metrics.model.parameters.toLocaleString("en-US")} parameters. ` +
+      `Labels: ${manifest.labels.join(", ")}. Inputs are truncated to ${manifest.limits.maxTokens} tokens.`,
+    exportCheck: `ONNX export checked against the TypeScript model on ${parity.samples} inputs: max |Δlogit| ${parity.maxAbsDifference.toExponential(2)}, max |Δ|/(1+|logit|) ${parity.maxScaledDifference.toExponential(2)} (tolerance ${parity.tolerance}).`,
+  });
   return metrics;
 }

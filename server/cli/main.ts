@@ -6,6 +6,7 @@ import { registerHashKey } from "./hash-key-command.js";
 import { registerTrain } from "../../training/cli/train-command.js";
 import { registerEval } from "../../training/cli/eval-command.js";
 import { registerExport } from "../../training/cli/export-command.js";
+import { registerTrainGguf } from "../../training/cli/train-gguf-command.js";
 import { registerBench } from "../../bench/cli/bench-command.js";
 
 const program = new Command()
@@ -15,6 +16,7 @@ const program = new Command()
 
 registerServe(program);
 registerTrain(program);
+registerTrainGguf(program);
 registerEval(program);
 registerExport(program);
 registerBench(program);

@@ -46,6 +46,24 @@ export const EscalationPolicy = z
   })
   .strict();
 
+/** How a GGUF model is run by llama.cpp (format gguf only). */
+export const GgufSettings = z
+  .object({
+    /** Classification prompt in the model folder; `{{input}}` marks where the text goes, the label follows its end. */
+    prompt: z.string().min(1).default("prompts/classify.txt"),
+    /** Text scored after the prompt for each label; default: a space and the label. Several tokens are fine. */
+    labelTexts: z.record(z.string(), z.string().min(1)).optional(),
+    /** Tokens of context per sequence: prompt + input + label must fit. */
+    contextSize: z.number().int().min(32).max(131_072).default(512),
+    /** Parallel sequences in the model's one context: requests evaluated together share llama.cpp decode batches. */
+    sequences: z.number().int().min(1).max(256).default(4),
+    /** CPU threads for llama.cpp; `auto` = the cores. More threads than free cores makes llama.cpp far slower. */
+    threads: z.union([z.literal("auto"), z.number().int().min(1).max(256)]).default("auto"),
+    /** Layers offloaded to the GPU when one is used. */
+    gpuLayers: z.union([z.literal("auto"), z.literal("max"), z.number().int().min(0)]).default("auto"),
+  })
+  .strict();
+
 export const CostSettings = z
   .object({
     /** Price of the host that serves this model, for cost reports (USD per hour). */
@@ -82,9 +100,14 @@ export const ModelManifest = z
     escalation: EscalationPolicy.default(EscalationPolicy.parse({})),
     cost: CostSettings.default({}),
     device: Device.default("auto"),
+    gguf: GgufSettings.optional(),
   })
   .strict()
   .superRefine((m, ctx) => {
+    if (m.gguf && m.format !== "gguf") ctx.addIssue({ code: "custom", path: ["gguf"], message: "only for format gguf" });
+    for (const label of Object.keys(m.gguf?.labelTexts ?? {})) {
+      if (!m.labels.includes(label)) ctx.addIssue({ code: "custom", path: ["gguf", "labelTexts", label], message: `not one of the labels (${m.labels.join(", ")})` });
+    }
     if (new Set(m.labels).size !== m.labels.length) {
       ctx.addIssue({ code: "custom", path: ["labels"], message: "labels must be unique" });
     }

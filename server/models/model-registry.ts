@@ -2,6 +2,7 @@ import { availableParallelism } from "node:os";
 import type { ServerConfig } from "../config/schema.js";
 import { ServingError } from "../errors/registry.js";
 import type { BackendFactory, ModelBackend } from "../backends/backend.js";
+import { createGgufBackend } from "../backends/gguf/gguf-backend.js";
 import { createOnnxBackend } from "../backends/onnx/onnx-backend.js";
 import type { ServingMetrics } from "../metrics/serving-metrics.js";
 import type { ModelManifest } from "./manifest.js";
@@ -10,6 +11,7 @@ import { applyOverride, scanRepository, type ModelEntry } from "./repository.js"
 /** Backends by manifest `format`. A new backend is one line here; the HTTP layer never changes. */
 export const BACKENDS: Partial<Record<ModelManifest["format"], BackendFactory>> = {
   onnx: createOnnxBackend,
+  gguf: createGgufBackend,
 };
 
 export type ModelState =

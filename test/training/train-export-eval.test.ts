@@ -62,9 +62,9 @@ describe("training a specialist", () => {
   });
 
   it("exports ONNX whose logits match the TypeScript model within 1e-4", () => {
-    expect(metrics.onnxParity.passed).toBe(true);
-    expect(metrics.onnxParity.samples).toBeGreaterThan(30);
-    expect(metrics.onnxParity.maxAbsDifference).toBeLessThanOrEqual(1e-4);
+    expect(metrics.onnxParity!.passed).toBe(true);
+    expect(metrics.onnxParity!.samples).toBeGreaterThan(30);
+    expect(metrics.onnxParity!.maxAbsDifference).toBeLessThanOrEqual(1e-4);
   });
 
   it("writes a tokenizer that transformers.js loads and round-trips", async () => {

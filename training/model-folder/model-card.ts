@@ -6,7 +6,7 @@ import type { TrainingMetrics } from "./training-metrics.js";
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
 
 /** A human-readable card: what the model is, on what data, how good, and where it is not to be trusted. */
-export async function writeModelCard(dir: string, manifest: ModelManifest, m: TrainingMetrics): Promise<void> {
+export async function writeModelCard(dir: string, manifest: ModelManifest, m: TrainingMetrics, about: { model: string; exportCheck: string }): Promise<void> {
   const t = m.test;
   const lines = [
     `# ${manifest.name} ${manifest.version}`,
@@ -14,9 +14,7 @@ export async function writeModelCard(dir: string, manifest: ModelManifest, m: Tr
     manifest.description,
     "",
     "## Model",
-    `fastText-style classifier (embedding bag over WordPiece word tokens and hashed bigrams, ${m.model.shape.pooling === "sqrt" ? "sum / √n" : "mean"} pooling, one linear layer), ` +
-      `vocabulary ${m.model.vocabulary}, ${m.model.shape.buckets} bigram buckets, dimension ${m.model.shape.dim}, ${m.model.parameters.toLocaleString("en-US")} parameters. ` +
-      `Labels: ${manifest.labels.join(", ")}. Inputs are truncated to ${manifest.limits.maxTokens} tokens.`,
+    about.model,
     "",
     "## Data",
     `${m.data.source}, protocol \`${m.data.protocol}\`: ${m.data.sizes.train} train, ${m.data.sizes.validation} validation, ${m.data.sizes.test} test ` +
@@ -53,7 +51,7 @@ export async function writeModelCard(dir: string, manifest: ModelManifest, m: Tr
     "- Below the threshold the answer is flagged `below_threshold`; route those items to a stronger model or a person.",
     "",
     `Training took ${m.training.totalSeconds.toFixed(1)} s in all (${m.training.trainSeconds.toFixed(1)} s of optimisation, ${m.training.epochsRun} epochs, best ${m.training.bestEpoch}). ` +
-      `ONNX export checked against the TypeScript model on ${m.onnxParity.samples} inputs: max |Δlogit| ${m.onnxParity.maxAbsDifference.toExponential(2)}, max |Δ|/(1+|logit|) ${m.onnxParity.maxScaledDifference.toExponential(2)} (tolerance ${m.onnxParity.tolerance}).`,
+      about.exportCheck,
     "",
   ];
   await writeFile(join(dir, "card.md"), lines.join("\n"));

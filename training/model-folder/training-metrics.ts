@@ -3,10 +3,12 @@ import type { ClassificationReport } from "../evaluation/classification-metrics.
 import type { ParityReport } from "../export/onnx-parity.js";
 import type { FastTextShape } from "../fasttext/model.js";
 import type { TrainOptions } from "../fasttext/train.js";
+import type { LlamaShape } from "../gguf/llama-gguf.js";
+import type { LlamaTrainingSettings } from "../gguf/prepare-llama-data.js";
 
 /** What `metrics.json` holds: enough to reproduce the model and to gate the next one against it. */
 export interface TrainingMetrics {
-  model: { name: string; version: string; labels: string[]; shape: FastTextShape; vocabulary: number; parameters: number };
+  model: { name: string; version: string; labels: string[]; shape: FastTextShape | LlamaShape; vocabulary: number; parameters: number };
   data: {
     source: string;
     protocol: string;
@@ -14,7 +16,7 @@ export interface TrainingMetrics {
     duplicatesRemoved: number;
     hashes: { train: string; validation: string; test: string };
   };
-  training: Omit<TrainOptions, "onEpoch"> & { epochsRun: number; bestEpoch: number; bestValidationLoss: number; trainSeconds: number; totalSeconds: number };
+  training: (Omit<TrainOptions, "onEpoch"> | LlamaTrainingSettings) & { seed: number; epochsRun: number; bestEpoch: number; bestValidationLoss: number; trainSeconds: number; totalSeconds: number };
   calibration: {
     temperature: number;
     validationEce: { before: number; after: number };
@@ -22,5 +24,8 @@ export interface TrainingMetrics {
   };
   threshold: ThresholdChoice & { test: { keptAccuracy: number; escalationRate: number } };
   test: ClassificationReport;
-  onnxParity: ParityReport;
+  /** ONNX models: the exported graph against the TypeScript model, through ONNX Runtime. */
+  onnxParity?: ParityReport;
+  /** GGUF models: llama.cpp's logits against the TypeScript reference forward pass. */
+  ggufParity?: ParityReport;
 }

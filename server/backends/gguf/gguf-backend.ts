@@ -1,0 +1,151 @@
+import { open, readFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import type { LlamaContext, LlamaContextSequence, LlamaModel } from "node-llama-cpp";
+import { DynamicBatcher, type BatchOutcome } from "../../batching/dynamic-batcher.js";
+import { ServingError } from "../../errors/registry.js";
+import { GgufSettings } from "../../models/manifest.js";
+import type { BackendContext, ClassificationOutput, ModelBackend, PlacementInfo } from "../backend.js";
+import { scoreLogits } from "../classification-scores.js";
+import { parseClassifyPrompt, promptTokens } from "./classify-prompt.js";
+import { labelLogProbabilities } from "./label-scorer.js";
+import { llamaRuntime, type LlamaRuntime } from "./llama-runtime.js";
+
+/** Fails with a message that names the cause before llama.cpp sees the file (it only says "Failed to load model"). */
+async function checkGgufFile(path: string): Promise<void> {
+  let handle;
+  try {
+    handle = await open(path, "r");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ServingError("ERR_MODEL_LOAD_FAILED", `${path}: ${code === "ENOENT" ? "file not found" : (error as Error).message}`);
+  }
+  try {
+    const magic = Buffer.alloc(4);
+    await handle.read(magic, 0, 4, 0);
+    if (magic.toString("latin1") !== "GGUF") {
+      throw new ServingError("ERR_MODEL_LOAD_FAILED", `${path}: not a GGUF file (starts with ${JSON.stringify(magic.toString("latin1"))}, expected "GGUF")`);
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+async function loadModel(runtime: LlamaRuntime, path: string, gpuLayers: "auto" | "max" | number): Promise<LlamaModel> {
+  const before = runtime.recentMessages().length;
+  try {
+    return await runtime.llama.loadModel({ modelPath: path, gpuLayers });
+  } catch (error) {
+    const said = runtime.recentMessages().slice(Math.max(0, before - 50)).filter((m) => m.length > 0);
+    const cause = said.length > 0 ? said.slice(-3).join("; ") : (error as Error).message;
+    throw new ServingError("ERR_MODEL_LOAD_FAILED", `${path}: llama.cpp could not load it: ${cause}`, { cause: error });
+  }
+}
+
+export interface GgufBackend extends ModelBackend {
+  /** Natural-log probability of each label's token sequence after the prompt, uncalibrated (not normalised). */
+  labelLogProbabilities(text: string): Promise<number[]>;
+}
+
+/**
+ * GGUF classifier on llama.cpp: one context with N sequences; the dynamic batcher (batches of one input, N at a
+ * time) gives each input a free sequence, and sequences evaluated in the same tick share llama.cpp's decode batch.
+ * The label is read from the model's next-token probabilities over each label's token sequence.
+ */
+export async function createGgufBackend(context: BackendContext): Promise<GgufBackend> {
+  const { manifest, dir, metrics } = context;
+  const settings = manifest.gguf ?? GgufSettings.parse({});
+  const threads = settings.threads === "auto" ? availableParallelism() : settings.threads;
+  const path = join(dir, manifest.artifacts.model);
+  await checkGgufFile(path);
+  const runtime = await llamaRuntime(manifest.device, threads);
+  if (manifest.device === "auto" && runtime.gpu === false) {
+    context.log("info", `${manifest.name}: no usable GPU for llama.cpp, serving on CPU`);
+  }
+  const model = await loadModel(runtime, path, settings.gpuLayers);
+  let llamaContext: LlamaContext | undefined;
+  try {
+    const template = await readFile(join(dir, settings.prompt), "utf8").catch((error: NodeJS.ErrnoException) => {
+      throw new ServingError("ERR_MANIFEST_INVALID", `${manifest.name}: prompt ${settings.prompt} cannot be read: ${error.code ?? error.message}`);
+    });
+    const prompt = parseClassifyPrompt(template, settings.prompt);
+    const tokenize = (text: string) => Array.from(model.tokenize(text), Number);
+    const bos = model.tokens.bos === null ? undefined : Number(model.tokens.bos);
+    const labelTokens = manifest.labels.map((label) => {
+      const tokens = tokenize(settings.labelTexts?.[label] ?? ` ${label}`);
+      if (tokens.length === 0) throw new ServingError("ERR_MANIFEST_INVALID", `${manifest.name}: label '${label}' has no tokens`);
+      return tokens;
+    });
+    const overhead = promptTokens(tokenize, bos, prompt, "", { maxInputTokens: 0, maxChars: 0 }).tokens.length;
+    const longestLabel = Math.max(...labelTokens.map((t) => t.length));
+    if (overhead + manifest.limits.maxTokens + longestLabel > settings.contextSize) {
+      throw new ServingError(
+        "ERR_MANIFEST_INVALID",
+        `${manifest.name}: limits.maxTokens ${manifest.limits.maxTokens} + ${overhead} prompt tokens + ${longestLabel} label tokens exceed gguf.contextSize ${settings.contextSize}`,
+      );
+    }
+    llamaContext = await model.createContext({ contextSize: settings.contextSize, sequences: settings.sequences, threads });
+    const free: LlamaContextSequence[] = Array.from({ length: settings.sequences }, () => llamaContext!.getSequence());
+
+    const classifyOne = async (text: string): Promise<{ output: ClassificationOutput; logProbs: number[] }> => {
+      const built = promptTokens(tokenize, bos, prompt, text, { maxInputTokens: manifest.limits.maxTokens, maxChars: manifest.limits.maxChars });
+      const sequence = free.pop();
+      if (!sequence) throw new ServingError("ERR_INTERNAL", `${manifest.name}: no free sequence although the batcher allows one`);
+      try {
+        await sequence.clearHistory();
+        const logProbs = await labelLogProbabilities(sequence, built.tokens, labelTokens);
+        if (logProbs.some(Number.isNaN)) throw new ServingError("ERR_INTERNAL", `${manifest.name}: the model produced NaN probabilities`);
+        return { output: scoreLogits(logProbs, 0, manifest.labels, manifest.calibration.temperature, built.tokens.length, built.truncated), logProbs };
+      } finally {
+        free.push(sequence);
+      }
+    };
+
+    const runBatch = async (texts: string[]): Promise<BatchOutcome<ClassificationOutput>> => {
+      const started = performance.now();
+      const outputs = await Promise.all(texts.map(async (text) => (await classifyOne(text)).output));
+      const computeMs = performance.now() - started;
+      metrics.tokens.inc({ model: manifest.name }, outputs.reduce((sum, o) => sum + o.tokens, 0));
+      metrics.inferenceDuration.observe({ model: manifest.name }, computeMs / 1000);
+      return { outputs, computeMs };
+    };
+    const batcher = new DynamicBatcher<string, ClassificationOutput>(
+      { maxBatchSize: 1, maxQueueDelayMs: 0, maxQueueSize: manifest.batching.maxQueueSize, concurrency: settings.sequences },
+      runBatch,
+      {
+        onBatch: (size, waits) => {
+          metrics.batchSize.observe({ model: manifest.name }, size);
+          for (const wait of waits) metrics.queueWait.observe({ model: manifest.name }, wait / 1000);
+        },
+        onQueueDepth: (depth) => metrics.queueDepth.set({ model: manifest.name }, depth),
+      },
+    );
+    await runBatch(["warm-up input"]);
+
+    const placement: PlacementInfo = {
+      provider: "llama.cpp",
+      device: runtime.gpu === false ? "cpu" : String(runtime.gpu),
+      workers: settings.sequences,
+      threadsPerWorker: threads,
+    };
+    const ctx = llamaContext;
+    return {
+      manifest,
+      dir,
+      placement,
+      classify: (texts, options) => batcher.submit(texts, options),
+      labelLogProbabilities: async (text: string) => (await classifyOne(text)).logProbs,
+      drain: () => batcher.drain(),
+      dispose: async () => {
+        await batcher.drain();
+        await ctx.dispose();
+        await model.dispose();
+      },
+    };
+  } catch (error) {
+    await llamaContext?.dispose();
+    await model.dispose();
+    throw error;
+  }
+}
