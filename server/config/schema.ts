@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { BatchingSettings, Device, EscalationPolicy, InputLimits } from "../models/manifest.js";
+import { BatchingSettings, Device, EscalationPolicy, GgufSettings, InputLimits } from "../models/manifest.js";
 import { AuthSettings, CacheSettings, EscalationSettings, LedgerSettings } from "./escalation-schema.js";
 
 /** Per-model settings that the operator may change without touching the model folder. */
@@ -10,6 +10,8 @@ export const ModelOverride = z
     device: Device.optional(),
     threshold: z.number().min(0).max(1).optional(),
     escalation: EscalationPolicy.partial().strict().optional(),
+    /** GGUF models: sequences, threads, context size, GPU layers for this host. */
+    gguf: GgufSettings.partial().strict().optional(),
   })
   .strict();
 

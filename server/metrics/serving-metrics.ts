@@ -82,6 +82,14 @@ export class ServingMetrics {
     registers: [this.registry],
   });
 
+  readonly sequencesBusy = new Histogram({
+    name: "specialist_sequences_busy",
+    help: "GGUF models: sequences of the context evaluating when an input starts (including it); above 1, inputs share llama.cpp decode batches.",
+    labelNames: ["model"] as const,
+    buckets: [1, 2, 4, 8, 16, 32, 64],
+    registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics: boolean }) {
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry });
   }

@@ -49,6 +49,7 @@ export function applyOverride(manifest: ModelManifest, override: ModelOverride |
     batching: { ...manifest.batching, ...override.batching },
     limits: { ...manifest.limits, ...override.limits },
     escalation: { ...manifest.escalation, ...override.escalation },
+    ...(override.gguf ? { gguf: { ...manifest.gguf, ...override.gguf } } : {}),
   };
   const result = ModelManifest.safeParse(merged);
   if (!result.success) {

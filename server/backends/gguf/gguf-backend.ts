@@ -11,6 +11,7 @@ import { scoreLogits } from "../classification-scores.js";
 import { parseClassifyPrompt, promptTokens } from "./classify-prompt.js";
 import { labelLogProbabilities } from "./label-scorer.js";
 import { llamaRuntime, type LlamaRuntime } from "./llama-runtime.js";
+import { validateGgufInChild } from "./validate-gguf.js";
 
 /** Fails with a message that names the cause before llama.cpp sees the file (it only says "Failed to load model"). */
 async function checkGgufFile(path: string): Promise<void> {
@@ -33,11 +34,13 @@ async function checkGgufFile(path: string): Promise<void> {
 }
 
 async function loadModel(runtime: LlamaRuntime, path: string, gpuLayers: "auto" | "max" | number): Promise<LlamaModel> {
-  const before = runtime.recentMessages().length;
+  const before = runtime.messageCount();
   try {
     return await runtime.llama.loadModel({ modelPath: path, gpuLayers });
   } catch (error) {
-    const said = runtime.recentMessages().slice(Math.max(0, before - 50)).filter((m) => m.length > 0);
+    // llama.cpp's log lines reach the logger after the rejection: give them a moment.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const said = runtime.messagesSince(before).filter((m) => m.length > 0);
     const cause = said.length > 0 ? said.slice(-3).join("; ") : (error as Error).message;
     throw new ServingError("ERR_MODEL_LOAD_FAILED", `${path}: llama.cpp could not load it: ${cause}`, { cause: error });
   }
@@ -59,6 +62,9 @@ export async function createGgufBackend(context: BackendContext): Promise<GgufBa
   const threads = settings.threads === "auto" ? availableParallelism() : settings.threads;
   const path = join(dir, manifest.artifacts.model);
   await checkGgufFile(path);
+  const validated = performance.now();
+  await validateGgufInChild(path);
+  context.log("info", `${manifest.name}: ${manifest.artifacts.model} validated in a child process in ${Math.round(performance.now() - validated)} ms`);
   const runtime = await llamaRuntime(manifest.device, threads);
   if (manifest.device === "auto" && runtime.gpu === false) {
     context.log("info", `${manifest.name}: no usable GPU for llama.cpp, serving on CPU`);
@@ -92,6 +98,7 @@ export async function createGgufBackend(context: BackendContext): Promise<GgufBa
       const built = promptTokens(tokenize, bos, prompt, text, { maxInputTokens: manifest.limits.maxTokens, maxChars: manifest.limits.maxChars });
       const sequence = free.pop();
       if (!sequence) throw new ServingError("ERR_INTERNAL", `${manifest.name}: no free sequence although the batcher allows one`);
+      metrics.sequencesBusy.observe({ model: manifest.name }, settings.sequences - free.length);
       try {
         await sequence.clearHistory();
         const logProbs = await labelLogProbabilities(sequence, built.tokens, labelTokens);

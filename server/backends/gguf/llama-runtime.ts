@@ -5,8 +5,10 @@ export interface LlamaRuntime {
   llama: Llama;
   /** Whether llama.cpp runs on a GPU backend ("cuda", "vulkan"…) or the CPU. */
   gpu: string | false;
-  /** Recent warnings and errors from llama.cpp: loadModel only says "Failed to load model", the cause is here. */
-  recentMessages(): string[];
+  /** How many warnings and errors llama.cpp has logged so far. */
+  messageCount(): number;
+  /** Its warnings and errors since `count` (the last 50 at most): loadModel only says "Failed to load model". */
+  messagesSince(count: number): string[];
 }
 
 const runtimes = new Map<string, Promise<LlamaRuntime>>();
@@ -30,6 +32,7 @@ export function llamaRuntime(device: string, maxThreads: number): Promise<LlamaR
 
 async function createRuntime(gpu: "auto" | "cuda" | false, maxThreads: number): Promise<LlamaRuntime> {
   const messages: string[] = [];
+  let logged = 0;
   let llama: Llama;
   try {
     llama = await getLlama({
@@ -40,6 +43,7 @@ async function createRuntime(gpu: "auto" | "cuda" | false, maxThreads: number): 
       logger: (level, message) => {
         if (level === LlamaLogLevel.warn || level === LlamaLogLevel.error || level === LlamaLogLevel.fatal) {
           messages.push(message.trim());
+          logged++;
           if (messages.length > 50) messages.shift();
         }
       },
@@ -50,5 +54,10 @@ async function createRuntime(gpu: "auto" | "cuda" | false, maxThreads: number): 
     }
     throw new ServingError("ERR_MODEL_LOAD_FAILED", `llama.cpp did not start: ${(error as Error).message}`, { cause: error });
   }
-  return { llama, gpu: llama.gpu, recentMessages: () => [...messages] };
+  return {
+    llama,
+    gpu: llama.gpu,
+    messageCount: () => logged,
+    messagesSince: (count) => messages.slice(Math.max(0, messages.length - (logged - count))),
+  };
 }
