@@ -29,4 +29,16 @@ export function registerBench(program: Command): void {
     .action(async (flags: { duration: string; clients: string; model: string; output: string }) => {
       await runScript("onnx-serving", ["--duration", flags.duration, "--clients", flags.clients, "--model", flags.model, "--output", flags.output]);
     });
+  bench
+    .command("gguf")
+    .description("GGUF classification on llama.cpp: 1, 4 and 8 parallel sequences at 1, 8 and 64 clients.")
+    .option("--duration <seconds>", "seconds per measurement", "10")
+    .option("--sequences <list>", "parallel sequences per context", "1,4,8")
+    .option("--clients <list>", "closed-loop client counts", "1,8,64")
+    .option("--threads <n>", "llama.cpp threads", "1")
+    .option("--model <dir>", "model folder", "models/email-spam-llama")
+    .option("--output <file>", "JSON results", "bench/results/gguf-serving.json")
+    .action(async (flags: { duration: string; sequences: string; clients: string; threads: string; model: string; output: string }) => {
+      await runScript("gguf-serving", ["--duration", flags.duration, "--sequences", flags.sequences, "--clients", flags.clients, "--threads", flags.threads, "--model", flags.model, "--output", flags.output]);
+    });
 }

@@ -1,17 +1,18 @@
 import { z } from "zod";
 import { BatchingSettings, Device, EscalationPolicy, GgufSettings, InputLimits } from "../models/manifest.js";
+import { overridable } from "./overridable.js";
 import { AuthSettings, CacheSettings, EscalationSettings, LedgerSettings } from "./escalation-schema.js";
 
 /** Per-model settings that the operator may change without touching the model folder. */
 export const ModelOverride = z
   .object({
-    batching: BatchingSettings.partial().strict().optional(),
-    limits: InputLimits.partial().strict().optional(),
+    batching: overridable(BatchingSettings).optional(),
+    limits: overridable(InputLimits).optional(),
     device: Device.optional(),
     threshold: z.number().min(0).max(1).optional(),
-    escalation: EscalationPolicy.partial().strict().optional(),
+    escalation: overridable(EscalationPolicy).optional(),
     /** GGUF models: sequences, threads, context size, GPU layers for this host. */
-    gguf: GgufSettings.partial().strict().optional(),
+    gguf: overridable(GgufSettings).optional(),
   })
   .strict();
 

@@ -57,7 +57,7 @@ export const GgufSettings = z
     contextSize: z.number().int().min(32).max(131_072).default(512),
     /** Parallel sequences in the model's one context: requests evaluated together share llama.cpp decode batches. */
     sequences: z.number().int().min(1).max(256).default(4),
-    /** CPU threads for llama.cpp; `auto` = the cores. More threads than free cores makes llama.cpp far slower. */
+    /** CPU threads for llama.cpp; `auto` = half the cores. More threads than free cores makes llama.cpp far slower. */
     threads: z.union([z.literal("auto"), z.number().int().min(1).max(256)]).default("auto"),
     /** Layers offloaded to the GPU when one is used. */
     gpuLayers: z.union([z.literal("auto"), z.literal("max"), z.number().int().min(0)]).default("auto"),

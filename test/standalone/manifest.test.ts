@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ModelManifest } from "../../server/models/manifest.js";
 import { applyOverride } from "../../server/models/repository.js";
 import { resolveWorkers } from "../../server/models/model-registry.js";
+import { loadConfig } from "../../server/config/load-config.js";
 
 const minimal = { name: "m", version: "1", format: "onnx", task: "text-classification", labels: ["a", "b"] };
 
@@ -42,5 +43,16 @@ describe("model manifest", () => {
     expect(resolveWorkers(m, 2, 2)).toBe(1);
     expect(resolveWorkers(m, 3, 2)).toBe(1);
     expect(resolveWorkers({ ...m, batching: { ...m.batching, workers: 3 } }, 1, 2)).toBe(3);
+  });
+
+  it("overrides only the fields given: the manifest keeps the others (regression: zod's partial() applied defaults)", () => {
+    const config = loadConfig({
+      env: {},
+      overrides: { models: { overrides: { m: { batching: { maxBatchSize: 8 }, limits: { maxInputsPerRequest: 10 } } } } },
+    });
+    const manifest = ModelManifest.parse({ ...minimal, batching: { maxQueueDelayMs: 5, maxQueueSize: 1000 }, limits: { maxTokens: 256 } });
+    const merged = applyOverride(manifest, config.models.overrides.m);
+    expect(merged.batching).toMatchObject({ maxBatchSize: 8, maxQueueDelayMs: 5, maxQueueSize: 1000 });
+    expect(merged.limits).toMatchObject({ maxTokens: 256, maxInputsPerRequest: 10 });
   });
 });

@@ -38,7 +38,7 @@ export function registerTrainGguf(program: Command): void {
     .option("--max-tokens <n>", "input tokens kept per text", int, DEFAULT_GGUF_SETTINGS.maxInputTokens)
     .option("--vocabulary <n>", "byte-level BPE vocabulary size", int, DEFAULT_GGUF_SETTINGS.vocabularySize)
     .option("--learning-rate <x>", "AdamW learning rate", num, DEFAULT_GGUF_SETTINGS.learningRate)
-    .option("--target-accuracy <x>", "choose the threshold so kept validation items reach this accuracy", fraction, 0.99)
+    .option("--target-accuracy <x>", "choose the threshold so kept validation items reach this accuracy", fraction, 0.998)
     .option("--prompt <file>", "classification prompt with {{input}}; the label follows its end", "training/prompts/email-spam-classify.txt")
     .option("--python <path>", "Python with torch (Debian: apt-get install python3-torch)", "/usr/bin/python3")
     .option("--description <text>", "one line for the manifest and card")

@@ -9,13 +9,13 @@ import { ServingMetrics } from "../../server/metrics/serving-metrics.js";
 import { ModelManifest, type ModelManifestInput } from "../../server/models/manifest.js";
 import { calibrateAndReport } from "../calibration/calibrate-and-report.js";
 import type { ThresholdTarget } from "../calibration/threshold.js";
-import type { LabelledExample } from "../data/example.js";
+import type { DatasetSplits, LabelledExample } from "../data/example.js";
 import { hashExamples } from "../data/hash.js";
 import { loadSplits, type DataSource } from "../data/load-splits.js";
 import { writeModelCard } from "../model-folder/model-card.js";
 import type { TrainingMetrics } from "../model-folder/training-metrics.js";
 import { writeGguf } from "./gguf-writer.js";
-import { llamaMetadata } from "./llama-gguf.js";
+import { llamaMetadata, type LlamaShape } from "./llama-gguf.js";
 import { checkGgufParity } from "./gguf-parity.js";
 import { readTrainedTensors } from "./llama-weights.js";
 import { prepareLlamaData, writeTrainerInput, type LlamaTrainingSettings } from "./prepare-llama-data.js";
@@ -35,6 +35,34 @@ export interface TrainGgufOptions {
   /** Debian's Python with python3-torch. */
   python: string;
   onProgress?: (event: { stage: string; epoch?: number; epochs?: number; detail?: string }) => void;
+}
+
+/** Label log-probabilities from llama.cpp through the serving backend: calibrated on what the server computes. */
+export async function calibrateGguf(dir: string, manifest: ModelManifest, splits: DatasetSplits, labels: string[], target: ThresholdTarget) {
+  const backend = await createGgufBackend({ dir, manifest, metrics: new ServingMetrics({ defaultMetrics: false }), workers: 1, log: () => {} });
+  const score = async (examples: LabelledExample[]) => {
+    const scored = [];
+    for (const e of examples) scored.push({ logits: await backend.labelLogProbabilities(e.text), label: labels.indexOf(e.label) });
+    return { scored, examples };
+  };
+  try {
+    return calibrateAndReport(await score(splits.validation), await score(splits.test), labels, target);
+  } finally {
+    await backend.dispose();
+  }
+}
+
+export function ggufCardText(metrics: TrainingMetrics): { model: string; exportCheck: string } {
+  const shape = metrics.model.shape as LlamaShape;
+  const settings = metrics.training as LlamaTrainingSettings;
+  const parity = metrics.ggufParity!;
+  return {
+    model:
+      `Llama-architecture transformer (${shape.layers} layers, dimension ${shape.dim}, ${shape.heads} heads, feed-forward ${shape.ffn}, ` +
+      `byte-level BPE vocabulary of ${shape.vocab}), ${metrics.model.parameters.toLocaleString("en-US")} parameters, F32 GGUF served by llama.cpp. ` +
+      `The label is the model's next token after the prompt in \`prompts/classify.txt\`; inputs are truncated to ${settings.maxInputTokens} tokens.`,
+    exportCheck: `GGUF checked against the TypeScript reference forward pass on ${parity.samples} prompts: max |Δlogit| over the vocabulary ${parity.maxAbsDifference.toExponential(2)} (tolerance ${parity.tolerance}).`,
+  };
 }
 
 export const DEFAULT_GGUF_SETTINGS: LlamaTrainingSettings = {
@@ -131,26 +159,8 @@ export async function trainGgufSpecialist(options: TrainGgufOptions): Promise<Tr
     await writeFile(join(options.output, "model.json"), JSON.stringify(manifestInput(1, 0.5), null, 2) + "\n");
     const parity = await checkGgufParity(join(options.output, "model.gguf"), data.shape, tensors, data.splits.test.slice(0, 3).map(([ids]) => ids));
 
-    // Calibrate on what the server computes: label log-probabilities from llama.cpp through the serving backend.
     progress({ stage: "calibrate" });
-    const backend = await createGgufBackend({
-      dir: options.output,
-      manifest: ModelManifest.parse(manifestInput(1, 0.5)),
-      metrics: new ServingMetrics({ defaultMetrics: false }),
-      workers: 1,
-      log: () => {},
-    });
-    const score = async (examples: LabelledExample[]) => {
-      const scored = [];
-      for (const e of examples) scored.push({ logits: await backend.labelLogProbabilities(e.text), label: labels.indexOf(e.label) });
-      return { scored, examples };
-    };
-    let quality;
-    try {
-      quality = calibrateAndReport(await score(splits.validation), await score(splits.test), labels, options.thresholdTarget);
-    } finally {
-      await backend.dispose();
-    }
+    const quality = await calibrateGguf(options.output, ModelManifest.parse(manifestInput(1, 0.5)), splits, labels, options.thresholdTarget);
     const manifest = ModelManifest.parse(manifestInput(quality.calibration.temperature, quality.threshold.threshold));
     await writeFile(join(options.output, "model.json"), JSON.stringify(manifestInput(quality.calibration.temperature, quality.threshold.threshold), null, 2) + "\n");
 
@@ -170,13 +180,7 @@ export async function trainGgufSpecialist(options: TrainGgufOptions): Promise<Tr
     };
     metrics.training.totalSeconds = (performance.now() - started) / 1000;
     await writeFile(join(options.output, "metrics.json"), JSON.stringify(metrics, null, 2) + "\n");
-    await writeModelCard(options.output, manifest, metrics, {
-      model:
-        `Llama-architecture transformer (${settings.layers} layers, dimension ${settings.dim}, ${settings.heads} heads, feed-forward ${settings.ffn}, ` +
-        `byte-level BPE vocabulary of ${data.shape.vocab}), ${parameters.toLocaleString("en-US")} parameters, F32 GGUF served by llama.cpp. ` +
-        `The label is the model's next token after the prompt in \`prompts/classify.txt\`; inputs are truncated to ${settings.maxInputTokens} tokens.`,
-      exportCheck: `GGUF checked against the TypeScript reference forward pass on ${parity.samples} prompts: max |Δlogit| over the vocabulary ${parity.maxAbsDifference.toExponential(2)} (tolerance ${parity.tolerance}).`,
-    });
+    await writeModelCard(options.output, manifest, metrics, ggufCardText(metrics));
     return metrics;
   } finally {
     await rm(scratch, { recursive: true, force: true });
