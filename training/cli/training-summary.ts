@@ -12,6 +12,6 @@ export function trainingSummary(output: string, metrics: TrainingMetrics): strin
     `calibration: temperature ${metrics.calibration.temperature.toFixed(3)}, test ECE ${metrics.calibration.testEce.before.toFixed(4)} → ${metrics.calibration.testEce.after.toFixed(4)}`,
     `threshold ${metrics.threshold.threshold.toFixed(4)}: test escalation ${(metrics.threshold.test.escalationRate * 100).toFixed(1)}%, kept accuracy ${(metrics.threshold.test.keptAccuracy * 100).toFixed(2)}%`,
     `time: ${metrics.training.totalSeconds.toFixed(1)} s (${metrics.training.epochsRun} epochs)` +
-      (parity ? `, ${kind} parity max |Δ|/(1+|logit|) ${parity.maxScaledDifference.toExponential(2)}` : ""),
+      (parity ? `, ${kind} parity max ${kind === "ONNX" ? "|Δ|/(1+|logit|)" : "|Δp|"} ${(kind === "ONNX" ? parity.maxScaledDifference : parity.maxAbsDifference).toExponential(2)}` : ""),
   ].join("\n");
 }

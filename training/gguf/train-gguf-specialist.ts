@@ -61,7 +61,9 @@ export function ggufCardText(metrics: TrainingMetrics): { model: string; exportC
       `Llama-architecture transformer (${shape.layers} layers, dimension ${shape.dim}, ${shape.heads} heads, feed-forward ${shape.ffn}, ` +
       `byte-level BPE vocabulary of ${shape.vocab}), ${metrics.model.parameters.toLocaleString("en-US")} parameters, F32 GGUF served by llama.cpp. ` +
       `The label is the model's next token after the prompt in \`prompts/classify.txt\`; inputs are truncated to ${settings.maxInputTokens} tokens.`,
-    exportCheck: `GGUF checked against the TypeScript reference forward pass on ${parity.samples} prompts: max |Δlogit| over the vocabulary ${parity.maxAbsDifference.toExponential(2)} (tolerance ${parity.tolerance}).`,
+    exportCheck:
+      `GGUF checked against the TypeScript reference forward pass on ${parity.samples} prompts: next-token probabilities over the whole vocabulary, ` +
+      `max |Δp| ${parity.maxAbsDifference.toExponential(2)} (tolerance ${parity.tolerance}), max |Δ log p| ${parity.maxScaledDifference.toExponential(2)} where p ≥ 0.1%.`,
   };
 }
 
