@@ -2,6 +2,7 @@ import type { Worker } from "node:worker_threads";
 import type { ModelManifest } from "../models/manifest.js";
 import type { ServingMetrics } from "../metrics/serving-metrics.js";
 import type { SubmitOptions } from "../batching/dynamic-batcher.js";
+import type { GenerationOptions, GenerationRequest, GenerationResult } from "./generation.js";
 
 /** One input's answer, the same shape whichever backend served it. */
 export interface ClassificationOutput {
@@ -36,6 +37,8 @@ export interface ModelBackend {
   readonly dir: string;
   readonly placement: PlacementInfo;
   classify(texts: string[], options: SubmitOptions): Promise<ClassifyResult>;
+  /** Text generation, for backends that have it (GGUF). */
+  generate?(request: GenerationRequest, options: GenerationOptions): Promise<GenerationResult>;
   /** Stops taking work, finishes what is queued. */
   drain(): Promise<void>;
   dispose(): Promise<void>;

@@ -6,6 +6,7 @@ import { ServingError } from "../errors/registry.js";
 import { errorHandler, sendError } from "./error-handler.js";
 import { classifyRoute } from "./routes/classify.js";
 import { adminRoutes } from "./routes/admin.js";
+import { completionRoutes } from "./routes/completions.js";
 import { healthRoutes } from "./routes/health.js";
 import { modelsRoute } from "./routes/models.js";
 import type { ServerContext } from "./server-context.js";
@@ -72,5 +73,6 @@ export async function buildApp(context: ServerContext, logger: Logger): Promise<
   await app.register(modelsRoute, { context });
   await app.register(classifyRoute, { context });
   await app.register(adminRoutes, { context });
+  await app.register(completionRoutes, { context });
   return app;
 }

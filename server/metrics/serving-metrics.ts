@@ -90,6 +90,20 @@ export class ServingMetrics {
     registers: [this.registry],
   });
 
+  readonly generations = new Counter({
+    name: "specialist_generations_total",
+    help: "Text generations, by model and how they ended (stop, length, cancelled: the client left or the deadline passed).",
+    labelNames: ["model", "finish"] as const,
+    registers: [this.registry],
+  });
+
+  readonly generatedTokens = new Counter({
+    name: "specialist_generated_tokens_total",
+    help: "Tokens generated (completion tokens).",
+    labelNames: ["model"] as const,
+    registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics: boolean }) {
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry });
   }

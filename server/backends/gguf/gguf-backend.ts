@@ -12,6 +12,8 @@ import { parseClassifyPrompt, promptTokens } from "./classify-prompt.js";
 import { labelLogProbabilities } from "./label-scorer.js";
 import { llamaRuntime, type LlamaRuntime } from "./llama-runtime.js";
 import { validateGgufInChild } from "./validate-gguf.js";
+import { createTextGenerator } from "./text-generator.js";
+import type { GenerationOptions, GenerationRequest, GenerationResult } from "../generation.js";
 
 /** Fails with a message that names the cause before llama.cpp sees the file (it only says "Failed to load model"). */
 async function checkGgufFile(path: string): Promise<void> {
@@ -45,6 +47,10 @@ async function loadModel(runtime: LlamaRuntime, path: string, gpuLayers: "auto" 
     throw new ServingError("ERR_MODEL_LOAD_FAILED", `${path}: llama.cpp could not load it: ${cause}`, { cause: error });
   }
 }
+
+type GenerateJob = { kind: "generate"; request: GenerationRequest; options: GenerationOptions };
+type Job = { kind: "classify"; text: string } | GenerateJob;
+type JobResult = { kind: "classify"; output: ClassificationOutput } | { kind: "generate"; result: GenerationResult };
 
 export interface GgufBackend extends ModelBackend {
   /** Natural-log probability of each label's token sequence after the prompt, uncalibrated (not normalised). */
@@ -115,15 +121,36 @@ export async function createGgufBackend(context: BackendContext): Promise<GgufBa
       }
     };
 
-    const runBatch = async (texts: string[]): Promise<BatchOutcome<ClassificationOutput>> => {
+    const generator = createTextGenerator(runtime.llama, model, settings.contextSize);
+    const generateOne = async (job: GenerateJob): Promise<GenerationResult> => {
+      const sequence = free.pop();
+      if (!sequence) throw new ServingError("ERR_INTERNAL", `${manifest.name}: no free sequence although the batcher allows one`);
+      metrics.sequencesBusy.observe({ model: manifest.name }, settings.sequences - free.length);
+      try {
+        const result = await generator.generateOn(sequence, job.request, job.options);
+        metrics.generations.inc({ model: manifest.name, finish: result.finishReason });
+        metrics.generatedTokens.inc({ model: manifest.name }, result.completionTokens);
+        return result;
+      } finally {
+        free.push(sequence);
+      }
+    };
+
+    // Classification and generation share the sequences, so one batcher (batches of one job) hands them out.
+    const runBatch = async (jobs: Job[]): Promise<BatchOutcome<JobResult>> => {
       const started = performance.now();
-      const outputs = await Promise.all(texts.map(async (text) => (await classifyOne(text)).output));
+      const outputs = await Promise.all(
+        jobs.map(async (job): Promise<JobResult> =>
+          job.kind === "classify" ? { kind: "classify", output: (await classifyOne(job.text)).output } : { kind: "generate", result: await generateOne(job) },
+        ),
+      );
       const computeMs = performance.now() - started;
-      metrics.tokens.inc({ model: manifest.name }, outputs.reduce((sum, o) => sum + o.tokens, 0));
+      const tokens = outputs.reduce((sum, o) => sum + (o.kind === "classify" ? o.output.tokens : o.result.promptTokens + o.result.completionTokens), 0);
+      metrics.tokens.inc({ model: manifest.name }, tokens);
       metrics.inferenceDuration.observe({ model: manifest.name }, computeMs / 1000);
       return { outputs, computeMs };
     };
-    const batcher = new DynamicBatcher<string, ClassificationOutput>(
+    const batcher = new DynamicBatcher<Job, JobResult>(
       { maxBatchSize: 1, maxQueueDelayMs: 0, maxQueueSize: manifest.batching.maxQueueSize, concurrency: settings.sequences },
       runBatch,
       {
@@ -134,7 +161,7 @@ export async function createGgufBackend(context: BackendContext): Promise<GgufBa
         onQueueDepth: (depth) => metrics.queueDepth.set({ model: manifest.name }, depth),
       },
     );
-    await runBatch(["warm-up input"]);
+    await runBatch([{ kind: "classify", text: "warm-up input" }]);
 
     const placement: PlacementInfo = {
       provider: "llama.cpp",
@@ -147,7 +174,15 @@ export async function createGgufBackend(context: BackendContext): Promise<GgufBa
       manifest,
       dir,
       placement,
-      classify: (texts, options) => batcher.submit(texts, options),
+      classify: async (texts, options) => {
+        const result = await batcher.submit(texts.map((text): Job => ({ kind: "classify", text })), options);
+        return { ...result, outputs: result.outputs.map((o) => (o as { kind: "classify"; output: ClassificationOutput }).output) };
+      },
+      generate: async (request, options) => {
+        generator.check(request);
+        const result = await batcher.submit([{ kind: "generate", request, options }], { deadline: options.deadline, ...(options.signal ? { signal: options.signal } : {}) });
+        return (result.outputs[0] as { kind: "generate"; result: GenerationResult }).result;
+      },
       labelLogProbabilities: async (text: string) => (await classifyOne(text)).logProbs,
       drain: () => batcher.drain(),
       dispose: async () => {

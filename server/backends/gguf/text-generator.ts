@@ -1,0 +1,77 @@
+import { LlamaCompletion, type Llama, type LlamaContextSequence, type LlamaGrammar, type LlamaModel } from "node-llama-cpp";
+import { ServingError } from "../../errors/registry.js";
+import type { GenerationOptions, GenerationRequest, GenerationResult } from "../generation.js";
+
+const ROLE = { system: "System", user: "User", assistant: "Assistant" } as const;
+
+/** Chat messages as one prompt, for models without a chat template of their own; the reply follows "Assistant:". */
+export function chatPrompt(messages: NonNullable<GenerationRequest["messages"]>): string {
+  return messages.map((m) => `${ROLE[m.role]}: ${m.content}\n`).join("") + "Assistant:";
+}
+
+/** Generation on one sequence of a GGUF model's context, with grammars for JSON-schema output kept per schema. */
+export function createTextGenerator(llama: Llama, model: LlamaModel, contextSize: number) {
+  const grammars = new Map<string, Promise<LlamaGrammar>>();
+  const grammarFor = (schema: Record<string, unknown>) => {
+    const key = JSON.stringify(schema);
+    let grammar = grammars.get(key);
+    if (!grammar) {
+      if (grammars.size >= 64) grammars.delete(grammars.keys().next().value!);
+      grammar = llama.createGrammarForJsonSchema(schema as Parameters<Llama["createGrammarForJsonSchema"]>[0]).catch((error: Error) => {
+        grammars.delete(key);
+        throw new ServingError("ERR_INVALID_REQUEST", `response_format.json_schema cannot be turned into a grammar: ${error.message}`);
+      });
+      grammars.set(key, grammar);
+    }
+    return grammar;
+  };
+
+  const promptOf = (request: GenerationRequest) => request.prompt ?? chatPrompt(request.messages ?? []);
+
+  return {
+    /** Refuses, before queueing, a request that cannot fit the context. */
+    check(request: GenerationRequest): void {
+      const promptTokens = model.tokenize(promptOf(request)).length + 1;
+      if (promptTokens + request.maxTokens > contextSize) {
+        throw new ServingError(
+          "ERR_INVALID_REQUEST",
+          `the prompt (${promptTokens} tokens) and max_tokens (${request.maxTokens}) exceed the model's context of ${contextSize} tokens: shorten the prompt or lower max_tokens`,
+        );
+      }
+    },
+
+    async generateOn(sequence: LlamaContextSequence, request: GenerationRequest, options: GenerationOptions): Promise<GenerationResult> {
+      await sequence.clearHistory();
+      const prompt = promptOf(request);
+      const grammar = request.jsonSchema ? await grammarFor(request.jsonSchema) : undefined;
+      const remaining = Math.max(1, Math.ceil(options.deadline - performance.now()));
+      const signal = AbortSignal.any([AbortSignal.timeout(remaining), ...(options.signal ? [options.signal] : [])]);
+      const stop = [...(request.stop ?? []), ...(request.messages ? ["\nUser:", "\nSystem:"] : [])];
+      const completion = new LlamaCompletion({ contextSequence: sequence });
+      let completionTokens = 0;
+      try {
+        const result = await completion.generateCompletionWithMeta(prompt, {
+          maxTokens: request.maxTokens,
+          temperature: request.temperature ?? 1,
+          ...(request.topP !== undefined ? { topP: request.topP } : {}),
+          ...(request.seed !== undefined ? { seed: request.seed } : {}),
+          ...(stop.length > 0 ? { customStopTriggers: stop } : {}),
+          ...(grammar ? { grammar } : {}),
+          signal,
+          stopOnAbortSignal: true,
+          onToken: (tokens) => (completionTokens += tokens.length),
+          ...(options.onText ? { onTextChunk: options.onText } : {}),
+        });
+        const reason = result.metadata.stopReason;
+        return {
+          text: result.response,
+          finishReason: reason === "maxTokens" ? "length" : reason === "abort" ? "cancelled" : "stop",
+          promptTokens: model.tokenize(prompt).length + 1,
+          completionTokens,
+        };
+      } finally {
+        completion.dispose({ disposeSequence: false });
+      }
+    },
+  };
+}

@@ -1,0 +1,57 @@
+import { z } from "zod";
+
+/** Request fields shared by /v1/completions and /v1/chat/completions (OpenAI's names). */
+const Sampling = {
+  model: z.string().min(1).max(200),
+  max_tokens: z.number().int().min(1).max(32_768).optional(),
+  max_completion_tokens: z.number().int().min(1).max(32_768).optional(),
+  temperature: z.number().min(0).max(2).optional(),
+  top_p: z.number().gt(0).max(1).optional(),
+  seed: z.number().int().optional(),
+  stop: z.union([z.string(), z.array(z.string()).max(4)]).optional(),
+  stream: z.boolean().optional(),
+  n: z.literal(1).optional().describe("Only one choice is generated."),
+  user: z.string().optional(),
+  deadline_ms: z.number().int().positive().optional(),
+  response_format: z
+    .union([
+      z.object({ type: z.literal("text") }).strict(),
+      z
+        .object({
+          type: z.literal("json_schema"),
+          json_schema: z.object({ name: z.string(), schema: z.record(z.string(), z.unknown()), strict: z.boolean().optional(), description: z.string().optional() }).strict(),
+        })
+        .strict(),
+    ])
+    .optional(),
+};
+
+export const CompletionBody = z.object({ ...Sampling, prompt: z.string() }).strict();
+
+export const ChatCompletionBody = z
+  .object({
+    ...Sampling,
+    messages: z.array(z.object({ role: z.enum(["system", "user", "assistant"]), content: z.string() }).strict()).min(1),
+  })
+  .strict();
+
+const Usage = z.object({ prompt_tokens: z.number(), completion_tokens: z.number(), total_tokens: z.number() });
+const FinishReason = z.enum(["stop", "length"]);
+
+export const CompletionResponse = z.object({
+  id: z.string(),
+  object: z.literal("text_completion"),
+  created: z.number(),
+  model: z.string(),
+  choices: z.array(z.object({ index: z.number(), text: z.string(), finish_reason: FinishReason, logprobs: z.null() })),
+  usage: Usage,
+});
+
+export const ChatCompletionResponse = z.object({
+  id: z.string(),
+  object: z.literal("chat.completion"),
+  created: z.number(),
+  model: z.string(),
+  choices: z.array(z.object({ index: z.number(), message: z.object({ role: z.literal("assistant"), content: z.string() }), finish_reason: FinishReason })),
+  usage: Usage,
+});

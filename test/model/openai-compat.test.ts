@@ -1,0 +1,111 @@
+import OpenAI from "openai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RunningServer } from "../../server/http/start-server.js";
+import { metricValue, postJson, startTestServer } from "../helpers/server.js";
+
+// The official openai client against the real server, generating with the bundled GGUF model.
+const MODEL = "email-spam-llama";
+let server: RunningServer;
+let client: OpenAI;
+
+beforeAll(async () => {
+  server = await startTestServer({ models: { serve: [MODEL, "email-spam"] } });
+  client = new OpenAI({ apiKey: "not-needed-on-loopback", baseURL: `${server.url}/v1`, maxRetries: 0 });
+});
+
+afterAll(async () => {
+  await server?.close();
+});
+
+describe("OpenAI-compatible generation", () => {
+  it("answers a chat completion with usage and a finish reason", async () => {
+    const r = await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "Say something." }], max_tokens: 8, seed: 1 });
+    expect(r.object).toBe("chat.completion");
+    expect(r.choices[0]!.message.role).toBe("assistant");
+    expect(typeof r.choices[0]!.message.content).toBe("string");
+    expect(["stop", "length"]).toContain(r.choices[0]!.finish_reason);
+    expect(r.usage!.prompt_tokens).toBeGreaterThan(3);
+    expect(r.usage!.completion_tokens).toBeLessThanOrEqual(8);
+  });
+
+  it("answers a text completion, stopping at max_tokens", async () => {
+    const r = await client.completions.create({ model: MODEL, prompt: "Email:\nHello there\nLabel:", max_tokens: 4, temperature: 0 });
+    expect(r.object).toBe("text_completion");
+    expect(r.usage!.completion_tokens).toBeLessThanOrEqual(4);
+    expect(r.choices[0]!.text.length).toBeGreaterThan(0);
+  });
+
+  it("streams chunks in OpenAI's format that add up to the whole answer", async () => {
+    const stream = await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "Write a line." }], max_tokens: 12, seed: 2, stream: true });
+    const pieces: string[] = [];
+    let finish: string | null = null;
+    for await (const chunk of stream) {
+      expect(chunk.object).toBe("chat.completion.chunk");
+      pieces.push(chunk.choices[0]?.delta.content ?? "");
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    expect(pieces.filter((p) => p.length > 0).length).toBeGreaterThan(1);
+    expect(["stop", "length"]).toContain(finish);
+  });
+
+  it("produces JSON valid against a json_schema response format", async () => {
+    const schema = { type: "object", properties: { label: { type: "string", enum: ["ham", "spam"] } }, required: ["label"], additionalProperties: false };
+    const r = await client.chat.completions.create({
+      model: MODEL,
+      messages: [{ role: "user", content: "Email:\nWin a FREE prize now!\nLabel:" }],
+      max_tokens: 32,
+      response_format: { type: "json_schema", json_schema: { name: "answer", schema, strict: true } },
+    });
+    const parsed = JSON.parse(r.choices[0]!.message.content!);
+    expect(["ham", "spam"]).toContain(parsed.label);
+    expect(Object.keys(parsed)).toEqual(["label"]);
+  });
+
+  it("rejects output the grammar cannot hold to the schema (patterns) with 422 ERR_OUTPUT_INVALID", async () => {
+    // Grammars ignore patterns (and numeric bounds): the short string the grammar allows cannot match this one.
+    const schema = { type: "object", properties: { s: { type: "string", maxLength: 4, pattern: "^[0-9]{40}$" } }, required: ["s"], additionalProperties: false };
+    const r = await postJson(server, "/v1/chat/completions", {
+      model: MODEL,
+      messages: [{ role: "user", content: "A number:" }],
+      max_tokens: 32,
+      seed: 3,
+      response_format: { type: "json_schema", json_schema: { name: "n", schema } },
+    });
+    expect(r.status).toBe(422);
+    expect(r.json.error.code).toBe("ERR_OUTPUT_INVALID");
+  });
+
+  it("stops generating when the client goes away", async () => {
+    const metrics = async () => (await fetch(`${server.url}/metrics`)).text();
+    const generated = async () => metricValue(await metrics(), "specialist_generated_tokens_total", `model="${MODEL}"`) ?? 0;
+    const cancelled = async () => metricValue(await metrics(), "specialist_generations_total", `model="${MODEL}"`, 'finish="cancelled"') ?? 0;
+    const [tokensBefore, cancelledBefore] = [await generated(), await cancelled()];
+    // The grammar demands 300 array items, so the model cannot end early by itself: only the disconnect stops it.
+    const schema = { type: "array", items: { type: "string", maxLength: 3 }, minItems: 300 };
+    const controller = new AbortController();
+    const stream = await client.chat.completions.create(
+      { model: MODEL, messages: [{ role: "user", content: "List:" }], max_tokens: 480, stream: true, response_format: { type: "json_schema", json_schema: { name: "list", schema } } },
+      { signal: controller.signal },
+    );
+    try {
+      for await (const _chunk of stream) {
+        controller.abort();
+      }
+    } catch {
+      // the client's own abort
+    }
+    const giveUp = Date.now() + 10_000;
+    while ((await cancelled()) === cancelledBefore && Date.now() < giveUp) await new Promise((r) => setTimeout(r, 20));
+    expect(await cancelled()).toBe(cancelledBefore + 1);
+    expect((await generated()) - tokensBefore).toBeLessThan(400);
+  });
+
+  it("refuses generation on a classification-only model, and a prompt that does not fit the context", async () => {
+    const onnx = await postJson(server, "/v1/chat/completions", { model: "email-spam", messages: [{ role: "user", content: "hi" }] });
+    expect(onnx.status).toBe(400);
+    expect(onnx.json.error.code).toBe("ERR_MODEL_CANNOT_GENERATE");
+    const long = await postJson(server, "/v1/completions", { model: MODEL, prompt: "word ".repeat(2000), max_tokens: 16 });
+    expect(long.status).toBe(400);
+    expect(long.json.error.message).toContain("context");
+  });
+});
