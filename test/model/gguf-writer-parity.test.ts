@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { LlamaModel } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { llamaRuntime } from "../../server/backends/gguf/llama-runtime.js";
+import { labelLogProbabilities } from "../../server/backends/gguf/label-scorer.js";
 import { loadEmailCorpus } from "../../training/data/email-corpus.js";
 import { applyMerges, learnByteBpe, toByteSymbols, withSingleTokens, type ByteBpe } from "../../training/gguf/byte-bpe.js";
 import { checkGgufParity } from "../../training/gguf/gguf-parity.js";
@@ -66,6 +67,34 @@ describe("GGUF written by the project", () => {
     await writeGguf(brokenPath, llamaMetadata(shape, "broken", bpe), broken);
     const prompts = [[0, ...Array.from(model.tokenize(texts[0]!.slice(0, 200)), Number)].slice(0, 40)];
     await expect(checkGgufParity(brokenPath, shape, tensors, prompts)).rejects.toThrow(/does not match/);
+  });
+});
+
+describe("label scoring", () => {
+  it("scores labels of several tokens over their whole token sequence, as the reference forward pass does", async () => {
+    const context = await model.createContext({ contextSize: 256, sequences: 1, threads: 1, experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32" });
+    try {
+      const sequence = context.getSequence();
+      const prompt = [0, ...Array.from(model.tokenize("Email:\nWin money now\nLabel:"), Number)];
+      const labels = [" spam", " not spam at all", " ham"].map((text) => Array.from(model.tokenize(text), Number));
+      expect(labels.map((l) => l.length)).toEqual([1, expect.any(Number), 1]);
+      expect(labels[1]!.length).toBeGreaterThan(2);
+      const scored = await labelLogProbabilities(sequence, prompt, labels);
+      // The reference: log p(t1 | prompt) + log p(t2 | prompt t1) + …, from the TypeScript forward pass.
+      const logSoftmax = (logits: Float64Array, token: number) => {
+        const max = Math.max(...logits);
+        const total = logits.reduce((sum, z) => sum + Math.exp(z - max), 0);
+        return logits[token]! - max - Math.log(total);
+      };
+      const expected = labels.map((tokens) => tokens.reduce((sum, token, j) => sum + logSoftmax(referenceLastLogits(shape, tensors, [...prompt, ...tokens.slice(0, j)]), token), 0));
+      scored.forEach((value, i) => expect(value).toBeCloseTo(expected[i]!, 2));
+      // " ham" comes after the long label and still matches the reference: the long label was erased again.
+      await sequence.clearHistory();
+      const again = await labelLogProbabilities(sequence, prompt, labels);
+      again.forEach((value, i) => expect(value).toBeCloseTo(scored[i]!, 6));
+    } finally {
+      await context.dispose();
+    }
   });
 });
 
