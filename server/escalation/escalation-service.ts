@@ -138,7 +138,7 @@ export class EscalationService {
       usage: undefined,
     });
     const { tenant } = request;
-    const now = this.deps.now?.() ?? new Date();
+    const now = this.clock();
     if (!this.switchedOn) return degraded("escalation_disabled", "escalation is switched off");
     if (!entry) return degraded("no_provider", `no frontier provider configured for model '${request.manifest.name}'`);
     if (request.signal.aborted) return degraded("cancelled", "the client went away");
@@ -216,9 +216,12 @@ export class EscalationService {
         return degraded("cancelled", "the client went away", paid);
       }
       entry.breaker.failed(permit);
-      const reason: DegradeReason = failure.message.startsWith("no time left") ? "deadline" : failure.failure;
-      return degraded(reason, failure.message, paid);
+      return degraded(failure.options.outOfTime ? "deadline" : failure.failure, failure.message, paid);
     }
+  }
+
+  private clock(): Date {
+    return this.deps.now?.() ?? new Date();
   }
 
   private observeCall(entry: ProviderEntry, result: string, started: number): void {
@@ -229,7 +232,7 @@ export class EscalationService {
   private async settle(reservation: Reservation, cost: number, entry: ProviderEntry, tenant: Tenant): Promise<void> {
     await this.deps.store.settle(reservation, cost);
     this.deps.metrics.spend.inc({ tenant: tenant.id, provider: entry.provider.name }, cost);
-    const spend = await this.deps.store.spend(tenant.id, this.deps.now?.() ?? new Date());
+    const spend = await this.deps.store.spend(tenant.id, this.clock());
     this.deps.metrics.budgetRemaining.set({ tenant: tenant.id }, Math.max(0, tenant.dailyBudgetUsd - spend.committedUsd - spend.reservedUsd));
   }
 
@@ -242,7 +245,7 @@ export class EscalationService {
     }
     try {
       this.deps.ledger.recordEscalation({
-        time: (this.deps.now?.() ?? new Date()).toISOString(),
+        time: this.clock().toISOString(),
         tenant: request.tenant.id,
         model: manifest.name,
         version: manifest.version,

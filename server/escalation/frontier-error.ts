@@ -12,7 +12,8 @@ export class FrontierError extends Error {
   constructor(
     readonly failure: FrontierFailure,
     message: string,
-    readonly options: { status?: number; retryAfterMs?: number } = {},
+    /** `outOfTime`: no attempt was made because the request's deadline left no room for one. */
+    readonly options: { status?: number; retryAfterMs?: number; outOfTime?: boolean } = {},
   ) {
     super(message);
     this.name = "FrontierError";
@@ -56,7 +57,8 @@ export function fromSdkError(error: unknown, provider: string): FrontierError {
   const status = typeof e.status === "number" ? e.status : undefined;
   if (status === undefined) return new FrontierError("connection", message);
   if (status === 429) {
-    const retryAfterMs = parseRetryAfter(e.headers?.get("retry-after-ms") ? String(Number(e.headers.get("retry-after-ms")) / 1000) : e.headers?.get("retry-after"));
+    const milliseconds = Number(e.headers?.get("retry-after-ms") ?? NaN);
+    const retryAfterMs = Number.isFinite(milliseconds) ? milliseconds : parseRetryAfter(e.headers?.get("retry-after"));
     return new FrontierError("rate_limited", message, { status, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
   }
   if (status === 408) return new FrontierError("timeout", message, { status });

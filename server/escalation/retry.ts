@@ -25,7 +25,7 @@ export const MIN_ATTEMPT_MS = 20;
 export async function withRetries<T>(attempt: (timeoutMs: number) => Promise<T>, options: RetryOptions): Promise<T> {
   for (let retry = 0; ; retry++) {
     const remaining = options.deadline - performance.now();
-    if (remaining < MIN_ATTEMPT_MS) throw new FrontierError("timeout", "no time left for a frontier call within the request's deadline");
+    if (remaining < MIN_ATTEMPT_MS) throw new FrontierError("timeout", "no time left for a frontier call within the request's deadline", { outOfTime: true });
     try {
       return await attempt(Math.min(options.timeoutMs, remaining));
     } catch (caught) {

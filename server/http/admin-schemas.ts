@@ -12,7 +12,8 @@ export const EscalationStatus = z.object({
   ),
 });
 
-export const EscalationRecordBody = z.object({
+/** Fields every ledger record has (see server/ledger/ledger.ts). */
+const RecordBody = z.object({
   id: z.number(),
   time: z.string(),
   tenant: z.string(),
@@ -22,10 +23,13 @@ export const EscalationRecordBody = z.object({
   input_text: nullableString,
   specialist_label: z.string(),
   specialist_confidence: z.number(),
+  frontier_label: nullableString,
+});
+
+export const EscalationRecordBody = RecordBody.extend({
   reason: z.string(),
   provider: nullableString,
   frontier_model: nullableString,
-  frontier_label: nullableString,
   input_tokens: nullableNumber,
   output_tokens: nullableNumber,
   cost_usd: z.number(),
@@ -36,17 +40,7 @@ export const EscalationRecordBody = z.object({
   price_version: nullableString,
 });
 
-export const ReviewItemBody = z.object({
-  id: z.number(),
-  time: z.string(),
-  tenant: z.string(),
-  model: z.string(),
-  version: z.string(),
-  input_hash: z.string(),
-  input_text: nullableString,
-  specialist_label: z.string(),
-  specialist_confidence: z.number(),
-  frontier_label: nullableString,
+export const ReviewItemBody = RecordBody.extend({
   status: z.enum(["open", "resolved"]),
   human_label: nullableString,
   resolved_at: nullableString,

@@ -2,30 +2,7 @@ import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
 
-export interface EscalationRecord {
-  time: string;
-  tenant: string;
-  model: string;
-  version: string;
-  inputHash: string;
-  inputText: string | null;
-  specialistLabel: string;
-  specialistConfidence: number;
-  reason: string;
-  provider: string | null;
-  frontierModel: string | null;
-  frontierLabel: string | null;
-  inputTokens: number | null;
-  outputTokens: number | null;
-  costUsd: number;
-  latencyMs: number;
-  /** `answered`, or `degraded` with the cause in `failure`. */
-  outcome: "answered" | "degraded";
-  failure: string | null;
-  prompt: string | null;
-  priceVersion: string | null;
-}
-
+/** What escalations and review items both record: who asked, which model, the input and the specialist's answer. */
 export interface ReviewRecord {
   time: string;
   tenant: string;
@@ -36,6 +13,21 @@ export interface ReviewRecord {
   specialistLabel: string;
   specialistConfidence: number;
   frontierLabel: string | null;
+}
+
+export interface EscalationRecord extends ReviewRecord {
+  reason: string;
+  provider: string | null;
+  frontierModel: string | null;
+  inputTokens: number | null;
+  outputTokens: number | null;
+  costUsd: number;
+  latencyMs: number;
+  /** `answered`, or `degraded` with the cause in `failure`. */
+  outcome: "answered" | "degraded";
+  failure: string | null;
+  prompt: string | null;
+  priceVersion: string | null;
 }
 
 export interface StoredReview extends ReviewRecord {

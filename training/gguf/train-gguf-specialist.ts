@@ -158,7 +158,6 @@ export async function trainGgufSpecialist(options: TrainGgufOptions): Promise<Tr
       device: "auto",
       gguf: { prompt: "prompts/classify.txt", contextSize: settings.context, sequences: 4, threads: "auto", gpuLayers: "auto" },
     });
-    await writeFile(join(options.output, "model.json"), JSON.stringify(manifestInput(1, 0.5), null, 2) + "\n");
     const parity = await checkGgufParity(join(options.output, "model.gguf"), data.shape, tensors, data.splits.test.slice(0, 3).map(([ids]) => ids));
 
     progress({ stage: "calibrate" });

@@ -48,7 +48,7 @@ async function loadModel(runtime: LlamaRuntime, path: string, gpuLayers: "auto" 
   }
 }
 
-type GenerateJob = { kind: "generate"; request: GenerationRequest; options: GenerationOptions };
+type GenerateJob = { kind: "generate"; request: GenerationRequest; options: GenerationOptions; promptTokens: number };
 type Job = { kind: "classify"; text: string } | GenerateJob;
 type JobResult = { kind: "classify"; output: ClassificationOutput } | { kind: "generate"; result: GenerationResult };
 
@@ -127,7 +127,7 @@ export async function createGgufBackend(context: BackendContext): Promise<GgufBa
       if (!sequence) throw new ServingError("ERR_INTERNAL", `${manifest.name}: no free sequence although the batcher allows one`);
       metrics.sequencesBusy.observe({ model: manifest.name }, settings.sequences - free.length);
       try {
-        const result = await generator.generateOn(sequence, job.request, job.options);
+        const result = await generator.generateOn(sequence, job.request, job.options, job.promptTokens);
         metrics.generations.inc({ model: manifest.name, finish: result.finishReason });
         metrics.generatedTokens.inc({ model: manifest.name }, result.completionTokens);
         return result;
@@ -179,8 +179,8 @@ export async function createGgufBackend(context: BackendContext): Promise<GgufBa
         return { ...result, outputs: result.outputs.map((o) => (o as { kind: "classify"; output: ClassificationOutput }).output) };
       },
       generate: async (request, options) => {
-        generator.check(request);
-        const result = await batcher.submit([{ kind: "generate", request, options }], { deadline: options.deadline, ...(options.signal ? { signal: options.signal } : {}) });
+        const promptTokens = generator.check(request);
+        const result = await batcher.submit([{ kind: "generate", request, options, promptTokens }], { deadline: options.deadline, ...(options.signal ? { signal: options.signal } : {}) });
         return (result.outputs[0] as { kind: "generate"; result: GenerationResult }).result;
       },
       labelLogProbabilities: async (text: string) => (await classifyOne(text)).logProbs,

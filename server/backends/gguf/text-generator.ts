@@ -29,8 +29,8 @@ export function createTextGenerator(llama: Llama, model: LlamaModel, contextSize
   const promptOf = (request: GenerationRequest) => request.prompt ?? chatPrompt(request.messages ?? []);
 
   return {
-    /** Refuses, before queueing, a request that cannot fit the context. */
-    check(request: GenerationRequest): void {
+    /** Refuses, before queueing, a request that cannot fit the context; returns its prompt's token count. */
+    check(request: GenerationRequest): number {
       const promptTokens = model.tokenize(promptOf(request)).length + 1;
       if (promptTokens + request.maxTokens > contextSize) {
         throw new ServingError(
@@ -38,9 +38,10 @@ export function createTextGenerator(llama: Llama, model: LlamaModel, contextSize
           `the prompt (${promptTokens} tokens) and max_tokens (${request.maxTokens}) exceed the model's context of ${contextSize} tokens: shorten the prompt or lower max_tokens`,
         );
       }
+      return promptTokens;
     },
 
-    async generateOn(sequence: LlamaContextSequence, request: GenerationRequest, options: GenerationOptions): Promise<GenerationResult> {
+    async generateOn(sequence: LlamaContextSequence, request: GenerationRequest, options: GenerationOptions, promptTokens: number): Promise<GenerationResult> {
       await sequence.clearHistory();
       const prompt = promptOf(request);
       const grammar = request.jsonSchema ? await grammarFor(request.jsonSchema) : undefined;
@@ -66,7 +67,7 @@ export function createTextGenerator(llama: Llama, model: LlamaModel, contextSize
         return {
           text: result.response,
           finishReason: reason === "maxTokens" ? "length" : reason === "abort" ? "cancelled" : "stop",
-          promptTokens: model.tokenize(prompt).length + 1,
+          promptTokens,
           completionTokens,
         };
       } finally {
