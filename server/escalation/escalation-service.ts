@@ -3,14 +3,14 @@ import { performance } from "node:perf_hooks";
 import { countTokens } from "gpt-tokenizer/encoding/o200k_base";
 import type { EscalationSettings, ProviderSettings } from "../config/escalation-schema.js";
 import type { Tenant } from "../auth/tenants.js";
-import type { Ledger } from "../ledger/ledger.js";
+import type { EscalationRecord, Ledger } from "../ledger/ledger.js";
 import type { EscalationMetrics } from "../metrics/escalation-metrics.js";
 import type { ModelManifest } from "../models/manifest.js";
 import { CircuitBreaker, type BreakerPermit } from "./circuit-breaker.js";
 import { FrontierError, type FrontierFailure } from "./frontier-error.js";
 import type { FrontierPrompt } from "./frontier-prompt.js";
 import { costUsd, type PriceBook } from "./price-table.js";
-import type { FrontierProvider } from "./providers/frontier-provider.js";
+import type { FrontierProvider, FrontierRequest } from "./providers/frontier-provider.js";
 import { withRetries } from "./retry.js";
 import type { Reservation, SpendStore } from "./spend-store.js";
 
@@ -25,9 +25,36 @@ export type DegradeReason =
   | "cancelled"
   | FrontierFailure;
 
-export type EscalationOutcome =
-  | { kind: "answered"; label: string; provider: string; model: string; latencyMs: number; costUsd: number }
-  | { kind: "degraded"; reason: DegradeReason; message: string; latencyMs: number; costUsd: number };
+export type Degraded = { kind: "degraded"; reason: DegradeReason; message: string; latencyMs: number; costUsd: number };
+export type EscalationOutcome = { kind: "answered"; label: string; provider: string; model: string; latencyMs: number; costUsd: number } | Degraded;
+
+/** What one frontier call produced: the parsed answer, or why the caller keeps what it had. */
+export type CallOutcome<T> =
+  | { kind: "answered"; value: T; provider: string; model: string; latencyMs: number; costUsd: number; usage?: TokenUsage }
+  | Degraded;
+
+export interface TokenUsage {
+  inputTokens: number;
+  outputTokens: number;
+}
+
+/** One question for the frontier on behalf of a tenant and a model, with how to read its answer. */
+export interface FrontierJob<T> {
+  tenant: Tenant;
+  manifest: ModelManifest;
+  request: Omit<FrontierRequest, "maxOutputTokens">;
+  /** Output tokens asked for; the provider's `maxOutputTokens` when unset or smaller. */
+  maxOutputTokens?: number;
+  /** Throws a FrontierError (`invalid_answer`) when the answer is unusable: that counts as a failed call. */
+  parse(answer: unknown): T;
+  deadline: number;
+  signal: AbortSignal;
+}
+
+/** Ledger fields that depend on what was escalated; the service adds tenant, model, provider, cost and outcome. */
+export type LedgerSubject = Pick<EscalationRecord, "inputHash" | "inputText" | "specialistLabel" | "specialistConfidence" | "reason" | "prompt"> & {
+  frontierAnswer(value: unknown): string | null;
+};
 
 export interface EscalationRequest {
   tenant: Tenant;
@@ -114,34 +141,64 @@ export class EscalationService {
     };
   }
 
+  /** A classification below threshold: the frontier labels the text with the model's prompt. */
   async escalate(request: EscalationRequest): Promise<EscalationOutcome> {
-    const started = performance.now();
-    const entry = this.providerFor(request.manifest);
-    let outcome: EscalationOutcome;
-    let usage: { inputTokens: number; outputTokens: number } | undefined;
-    try {
-      const result = await this.run(request, entry, started);
-      outcome = result.outcome;
-      usage = result.usage;
-    } catch (error) {
-      // A bug here must not cost the caller the specialist's answer.
-      this.deps.log("error", `escalation failed unexpectedly: ${(error as Error).stack ?? String(error)}`);
-      outcome = { kind: "degraded", reason: "server_error", message: "internal error during escalation", latencyMs: performance.now() - started, costUsd: 0 };
+    const { system, user } = request.prompt.render(request.text);
+    const outcome = await this.ask(
+      {
+        tenant: request.tenant,
+        manifest: request.manifest,
+        request: { system, messages: [{ role: "user", content: user }], answerSchema: request.prompt.answerSchema, strict: true },
+        parse: (answer) => request.prompt.parseAnswer(answer),
+        deadline: request.deadline,
+        signal: request.signal,
+      },
+      {
+        inputHash: hashInput(request.text),
+        inputText: this.deps.storeInputs ? request.text : null,
+        specialistLabel: request.specialist.label,
+        specialistConfidence: request.specialist.confidence,
+        reason: "low_confidence",
+        prompt: request.prompt.id,
+        frontierAnswer: (label) => label as string,
+      },
+    );
+    if (outcome.kind === "answered") {
+      this.deps.metrics.agreement.inc({ model: request.manifest.name, agree: String(outcome.value === request.specialist.label) });
+      const { value, usage: _usage, ...rest } = outcome;
+      return { ...rest, label: value };
     }
-    this.record(request, entry, outcome, usage);
     return outcome;
   }
 
-  private async run(request: EscalationRequest, entry: ProviderEntry | undefined, started: number) {
-    const degraded = (reason: DegradeReason, message: string, cost = 0) => ({
-      outcome: { kind: "degraded", reason, message, latencyMs: performance.now() - started, costUsd: cost } as EscalationOutcome,
-      usage: undefined,
-    });
-    const { tenant } = request;
+  /** Whether the ledger keeps request texts (and frontier answers that may quote them). */
+  get storesInputs(): boolean {
+    return this.deps.storeInputs;
+  }
+
+  /** One frontier call under every control, recorded in the ledger as `subject` describes it. Never throws. */
+  async ask<T>(job: FrontierJob<T>, subject: LedgerSubject): Promise<CallOutcome<T>> {
+    const started = performance.now();
+    const entry = this.providerFor(job.manifest);
+    let outcome: CallOutcome<T>;
+    try {
+      outcome = await this.run(job, entry, started);
+    } catch (error) {
+      // A bug here must not cost the caller the answer it already has.
+      this.deps.log("error", `escalation failed unexpectedly: ${(error as Error).stack ?? String(error)}`);
+      outcome = { kind: "degraded", reason: "server_error", message: "internal error during escalation", latencyMs: performance.now() - started, costUsd: 0 };
+    }
+    this.record(job, subject, entry, outcome);
+    return outcome;
+  }
+
+  private async run<T>(job: FrontierJob<T>, entry: ProviderEntry | undefined, started: number): Promise<CallOutcome<T>> {
+    const degraded = (reason: DegradeReason, message: string, cost = 0): Degraded => ({ kind: "degraded", reason, message, latencyMs: performance.now() - started, costUsd: cost });
+    const { tenant } = job;
     const now = this.clock();
     if (!this.switchedOn) return degraded("escalation_disabled", "escalation is switched off");
-    if (!entry) return degraded("no_provider", `no frontier provider configured for model '${request.manifest.name}'`);
-    if (request.signal.aborted) return degraded("cancelled", "the client went away");
+    if (!entry) return degraded("no_provider", `no frontier provider configured for model '${job.manifest.name}'`);
+    if (job.signal.aborted) return degraded("cancelled", "the client went away");
     if (!(await this.deps.store.takeEscalation(tenant.id, tenant.escalationsPerMinute, now))) {
       return degraded("rate_limited", `tenant '${tenant.id}' is over ${tenant.escalationsPerMinute} escalations per minute`);
     }
@@ -149,11 +206,16 @@ export class EscalationService {
     if (!permit) return degraded("circuit_open", `frontier provider '${entry.provider.name}' is failing; calls are paused`);
 
     const price = this.deps.prices.priceOf(entry.provider.model)!;
-    const messages = request.prompt.render(request.text);
-    const counted = countTokens(messages.system) + countTokens(messages.user) + MESSAGE_OVERHEAD_TOKENS;
-    const worstCase = costUsd(price, Math.ceil(counted * entry.settings.inputTokenMargin), entry.settings.maxOutputTokens);
+    const maxOutputTokens = Math.max(job.maxOutputTokens ?? 0, entry.settings.maxOutputTokens);
+    const request: FrontierRequest = { ...job.request, maxOutputTokens };
+    const counted =
+      countTokens(request.system) +
+      request.messages.reduce((sum, m) => sum + countTokens(m.content) + MESSAGE_OVERHEAD_TOKENS, 0) +
+      countTokens(JSON.stringify(request.answerSchema)) +
+      MESSAGE_OVERHEAD_TOKENS;
+    const worstCase = costUsd(price, Math.ceil(counted * entry.settings.inputTokenMargin), maxOutputTokens);
     let paid = 0;
-    let lastUsage: { inputTokens: number; outputTokens: number } | undefined;
+    let lastUsage: TokenUsage | undefined;
 
     // Each attempt reserves its own worst case, so retries can never spend past the budget either.
     const attempt = async (timeoutMs: number) => {
@@ -162,18 +224,15 @@ export class EscalationService {
       const callStarted = performance.now();
       let settled = false;
       try {
-        const reply = await entry.provider.call(
-          { ...messages, answerSchema: request.prompt.answerSchema, maxOutputTokens: entry.settings.maxOutputTokens },
-          { signal: request.signal, timeoutMs },
-        );
+        const reply = await entry.provider.call(request, { signal: job.signal, timeoutMs });
         const cost = reply.usage ? costUsd(price, reply.usage.inputTokens, reply.usage.outputTokens) : worstCase;
         await this.settle(reservation, cost, entry, tenant);
         settled = true;
         paid += cost;
         lastUsage = reply.usage;
-        const label = request.prompt.parseAnswer(reply.answer);
+        const value = job.parse(reply.answer);
         this.observeCall(entry, "ok", callStarted);
-        return label;
+        return value;
       } catch (error) {
         const failure = error instanceof FrontierError ? error : new FrontierError("connection", String(error));
         if (!settled) {
@@ -192,18 +251,23 @@ export class EscalationService {
     };
 
     try {
-      const label = await withRetries(attempt, {
+      const value = await withRetries(attempt, {
         maxRetries: entry.settings.maxRetries,
         baseDelayMs: entry.settings.retryBaseDelayMs,
         timeoutMs: entry.settings.timeoutMs,
-        deadline: request.deadline,
-        signal: request.signal,
+        deadline: job.deadline,
+        signal: job.signal,
         random: this.deps.random ?? Math.random,
       });
       entry.breaker.succeeded(permit);
       return {
-        outcome: { kind: "answered", label, provider: entry.provider.name, model: entry.provider.model, latencyMs: performance.now() - started, costUsd: paid } as EscalationOutcome,
-        usage: lastUsage,
+        kind: "answered",
+        value,
+        provider: entry.provider.name,
+        model: entry.provider.model,
+        latencyMs: performance.now() - started,
+        costUsd: paid,
+        ...(lastUsage ? { usage: lastUsage } : {}),
       };
     } catch (error) {
       if (error instanceof BudgetExhausted) {
@@ -211,7 +275,7 @@ export class EscalationService {
         return degraded("over_budget", `tenant '${tenant.id}' has not enough of its daily budget (${tenant.dailyBudgetUsd} USD) left for this call`, paid);
       }
       const failure = error instanceof FrontierError ? error : new FrontierError("connection", String(error));
-      if (failure.failure === "aborted" || request.signal.aborted) {
+      if (failure.failure === "aborted" || job.signal.aborted) {
         entry.breaker.abandoned(permit);
         return degraded("cancelled", "the client went away", paid);
       }
@@ -236,34 +300,27 @@ export class EscalationService {
     this.deps.metrics.budgetRemaining.set({ tenant: tenant.id }, Math.max(0, tenant.dailyBudgetUsd - spend.committedUsd - spend.reservedUsd));
   }
 
-  private record(request: EscalationRequest, entry: ProviderEntry | undefined, outcome: EscalationOutcome, usage: { inputTokens: number; outputTokens: number } | undefined): void {
-    const { manifest } = request;
-    const reason = outcome.kind === "answered" ? "low_confidence" : outcome.reason;
-    this.deps.metrics.escalations.inc({ model: manifest.name, outcome: outcome.kind, reason });
-    if (outcome.kind === "answered") {
-      this.deps.metrics.agreement.inc({ model: manifest.name, agree: String(outcome.label === request.specialist.label) });
-    }
+  private record<T>(job: FrontierJob<T>, subject: LedgerSubject, entry: ProviderEntry | undefined, outcome: CallOutcome<T>): void {
+    const { manifest } = job;
+    this.deps.metrics.escalations.inc({ model: manifest.name, outcome: outcome.kind, reason: outcome.kind === "answered" ? subject.reason : outcome.reason });
+    const { frontierAnswer, ...fields } = subject;
+    const usage = outcome.kind === "answered" ? outcome.usage : undefined;
     try {
       this.deps.ledger.recordEscalation({
+        ...fields,
         time: this.clock().toISOString(),
-        tenant: request.tenant.id,
+        tenant: job.tenant.id,
         model: manifest.name,
         version: manifest.version,
-        inputHash: hashInput(request.text),
-        inputText: this.deps.storeInputs ? request.text : null,
-        specialistLabel: request.specialist.label,
-        specialistConfidence: request.specialist.confidence,
-        reason: "low_confidence",
         provider: entry?.provider.name ?? null,
         frontierModel: entry?.provider.model ?? null,
-        frontierLabel: outcome.kind === "answered" ? outcome.label : null,
+        frontierLabel: outcome.kind === "answered" ? frontierAnswer(outcome.value) : null,
         inputTokens: usage?.inputTokens ?? null,
         outputTokens: usage?.outputTokens ?? null,
         costUsd: outcome.costUsd,
         latencyMs: outcome.latencyMs,
         outcome: outcome.kind,
         failure: outcome.kind === "degraded" ? outcome.reason : null,
-        prompt: request.prompt.id,
         priceVersion: this.deps.prices.version,
       });
     } catch (error) {

@@ -37,6 +37,13 @@ export const ChatCompletionBody = z
 
 const Usage = z.object({ prompt_tokens: z.number(), completion_tokens: z.number(), total_tokens: z.number() });
 const FinishReason = z.enum(["stop", "length"]);
+/** Not OpenAI's: who answered, and the escalation when the specialist's JSON failed its schema. */
+const Provenance = {
+  served_by: z.enum(["specialist", "frontier"]),
+  escalation: z
+    .object({ reason: z.literal("output_invalid"), provider: z.string(), frontier_model: z.string(), cost_usd: z.number(), latency_ms: z.number() })
+    .optional(),
+};
 
 export const CompletionResponse = z.object({
   id: z.string(),
@@ -45,6 +52,7 @@ export const CompletionResponse = z.object({
   model: z.string(),
   choices: z.array(z.object({ index: z.number(), text: z.string(), finish_reason: FinishReason, logprobs: z.null() })),
   usage: Usage,
+  ...Provenance,
 });
 
 export const ChatCompletionResponse = z.object({
@@ -54,4 +62,5 @@ export const ChatCompletionResponse = z.object({
   model: z.string(),
   choices: z.array(z.object({ index: z.number(), message: z.object({ role: z.literal("assistant"), content: z.string() }), finish_reason: FinishReason })),
   usage: Usage,
+  ...Provenance,
 });

@@ -134,10 +134,10 @@ export class Ledger {
     return this.getReview(id);
   }
 
-  /** Rows for `export`: answered escalations and resolved reviews of a model that kept their input text. */
+  /** Rows for `export`: answered classification escalations and resolved reviews of a model that kept their input text. */
   trainingRows(model: string): { escalations: Array<EscalationRecord & { id: number }>; reviews: StoredReview[] } {
     const escalations = this.db
-      .prepare("SELECT * FROM escalations WHERE model = ? AND outcome = 'answered' AND input_text IS NOT NULL ORDER BY id")
+      .prepare("SELECT * FROM escalations WHERE model = ? AND reason = 'low_confidence' AND outcome = 'answered' AND input_text IS NOT NULL ORDER BY id")
       .all(model)
       .map((r) => fromRow<EscalationRecord & { id: number }>(r as Record<string, unknown>));
     const reviews = this.db

@@ -39,6 +39,8 @@ export const EscalationPolicy = z
   .object({
     /** What happens below `threshold`: send to the frontier, to human review, both, or nothing. */
     onLowConfidence: z.enum(["escalate", "review", "both", "none"]).default("escalate"),
+    /** Generated JSON that fails its requested schema: ask the frontier the same request, or answer 422 at once. */
+    onInvalidOutput: z.enum(["escalate", "reject"]).default("escalate"),
     /** Provider (a name in the server's escalation.providers); the server's default provider when unset. */
     provider: z.string().min(1).optional(),
     /** Frontier prompt template, a versioned file in the model folder; a generic one when unset. */

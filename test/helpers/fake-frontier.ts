@@ -5,6 +5,8 @@ import { countTokens } from "gpt-tokenizer/encoding/o200k_base";
 /** What the fake does with one request. */
 export type Behaviour =
   | { kind: "answer"; label?: string; delayMs?: number; usage?: boolean }
+  /** A structured answer as given: the OpenAI message content, or the Anthropic tool input (wrapped as the tool asks). */
+  | { kind: "json"; value: unknown }
   | { kind: "raw"; text: string }
   | { kind: "status"; status: number; retryAfter?: string }
   | { kind: "hang" }
@@ -83,14 +85,20 @@ export class FakeFrontier {
       }
       case "raw":
         return this.reply(res, anthropic, body, { text: behaviour.text });
+      case "json":
+        return this.reply(res, anthropic, body, { answer: behaviour.value, usage: true });
       case "answer":
         if (behaviour.delayMs) await new Promise((r) => setTimeout(r, behaviour.delayMs));
-        return this.reply(res, anthropic, body, { label: behaviour.label ?? this.labelOf(text), usage: behaviour.usage ?? true });
+        return this.reply(res, anthropic, body, { answer: { label: behaviour.label ?? this.labelOf(text) }, usage: behaviour.usage ?? true });
     }
   }
 
-  private reply(res: ServerResponse, anthropic: boolean, body: any, out: { label?: string; text?: string; usage?: boolean }): void {
+  private reply(res: ServerResponse, anthropic: boolean, body: any, out: { answer?: unknown; text?: string; usage?: boolean }): void {
     if (res.destroyed) return;
+    const structured = out.answer !== undefined;
+    const schema = body.tools?.[0]?.input_schema;
+    // Like a real model filling the tool: a wrapper schema (one required `value`) gets the answer inside it.
+    const toolInput = schema?.required?.length === 1 && schema.required[0] === "value" && schema.properties?.value ? { value: out.answer } : out.answer;
     const system = typeof body.system === "string" ? body.system : "";
     const inputTokens = countTokens(system + (body.messages ?? []).map((m: { content: string }) => m.content).join("")) + 8;
     const outputTokens = 6;
@@ -100,8 +108,8 @@ export class FakeFrontier {
           type: "message",
           role: "assistant",
           model: body.model,
-          content: out.label !== undefined ? [{ type: "tool_use", id: "toolu_fake", name: body.tools?.[0]?.name, input: { label: out.label } }] : [{ type: "text", text: out.text }],
-          stop_reason: out.label !== undefined ? "tool_use" : "end_turn",
+          content: structured ? [{ type: "tool_use", id: "toolu_fake", name: body.tools?.[0]?.name, input: toolInput }] : [{ type: "text", text: out.text }],
+          stop_reason: structured ? "tool_use" : "end_turn",
           stop_sequence: null,
           usage: { input_tokens: inputTokens, output_tokens: outputTokens },
         }
@@ -113,7 +121,7 @@ export class FakeFrontier {
           choices: [
             {
               index: 0,
-              message: { role: "assistant", content: out.label !== undefined ? JSON.stringify({ label: out.label }) : out.text, refusal: null },
+              message: { role: "assistant", content: structured ? JSON.stringify(out.answer) : out.text, refusal: null },
               finish_reason: "stop",
               logprobs: null,
             },

@@ -4,8 +4,12 @@ import { FrontierError, fromSdkError } from "../frontier-error.js";
 import type { FrontierProvider } from "./frontier-provider.js";
 
 const TOOL = "record_answer";
+const WRAPPED = "value";
 
-/** Anthropic Messages with a forced tool call whose input schema is the answer's schema. */
+/**
+ * Anthropic Messages with a forced tool call whose input schema is the answer's schema. Tool inputs are always
+ * objects, so an answer of another type (an array, a string) travels wrapped in `{ value: … }`.
+ */
 export function createAnthropicProvider(name: string, settings: ProviderSettings, apiKey: string): FrontierProvider {
   const client = new Anthropic({ apiKey, ...(settings.baseURL ? { baseURL: settings.baseURL } : {}), maxRetries: 0 });
   return {
@@ -13,15 +17,19 @@ export function createAnthropicProvider(name: string, settings: ProviderSettings
     kind: "anthropic",
     model: settings.model,
     async call(request, { signal, timeoutMs }) {
+      const wrapped = request.answerSchema.type !== "object";
+      const inputSchema = wrapped
+        ? { type: "object" as const, properties: { [WRAPPED]: request.answerSchema }, required: [WRAPPED] }
+        : { ...request.answerSchema, type: "object" as const };
       let message: Anthropic.Message;
       try {
         message = await client.messages.create(
           {
             model: settings.model,
             max_tokens: request.maxOutputTokens,
-            system: request.system,
-            messages: [{ role: "user", content: request.user }],
-            tools: [{ name: TOOL, description: "Record the answer.", input_schema: { type: "object", ...request.answerSchema } }],
+            ...(request.system ? { system: request.system } : {}),
+            messages: request.messages,
+            tools: [{ name: TOOL, description: "Record the answer.", input_schema: inputSchema }],
             tool_choice: { type: "tool", name: TOOL },
           },
           { signal, timeout: timeoutMs, maxRetries: 0 },
@@ -33,7 +41,9 @@ export function createAnthropicProvider(name: string, settings: ProviderSettings
       if (!block || block.type !== "tool_use") {
         throw new FrontierError("invalid_answer", `${name}: no ${TOOL} tool call in the answer (stop reason ${message.stop_reason})`);
       }
-      return { answer: block.input, usage: { inputTokens: message.usage.input_tokens, outputTokens: message.usage.output_tokens } };
+      const input = block.input as Record<string, unknown> | null;
+      const answer = wrapped ? input?.[WRAPPED] : input;
+      return { answer, usage: { inputTokens: message.usage.input_tokens, outputTokens: message.usage.output_tokens } };
     },
   };
 }

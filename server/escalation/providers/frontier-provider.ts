@@ -3,10 +3,19 @@ import { ServingError } from "../../errors/registry.js";
 import { createAnthropicProvider } from "./anthropic-provider.js";
 import { createOpenAiProvider } from "./openai-provider.js";
 
+export interface FrontierMessage {
+  role: "user" | "assistant";
+  content: string;
+}
+
 export interface FrontierRequest {
+  /** Instructions; empty when the conversation has none. */
   system: string;
-  user: string;
+  messages: FrontierMessage[];
+  /** JSON schema the answer must follow (OpenAI response_format / Anthropic forced tool input). */
   answerSchema: Record<string, unknown>;
+  /** OpenAI strict structured outputs, which need every property required and no additional ones. */
+  strict: boolean;
   maxOutputTokens: number;
 }
 

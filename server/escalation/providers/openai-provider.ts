@@ -3,7 +3,7 @@ import type { ProviderSettings } from "../../config/escalation-schema.js";
 import { FrontierError, fromSdkError } from "../frontier-error.js";
 import type { FrontierProvider } from "./frontier-provider.js";
 
-/** OpenAI Chat Completions with a strict JSON-schema response format; works with any compatible `baseURL`. */
+/** OpenAI Chat Completions with a JSON-schema response format; works with any compatible `baseURL`. */
 export function createOpenAiProvider(name: string, settings: ProviderSettings, apiKey: string): FrontierProvider {
   const client = new OpenAI({ apiKey, ...(settings.baseURL ? { baseURL: settings.baseURL } : {}), maxRetries: 0 });
   return {
@@ -16,12 +16,9 @@ export function createOpenAiProvider(name: string, settings: ProviderSettings, a
         completion = await client.chat.completions.create(
           {
             model: settings.model,
-            messages: [
-              { role: "system", content: request.system },
-              { role: "user", content: request.user },
-            ],
+            messages: [...(request.system ? [{ role: "system" as const, content: request.system }] : []), ...request.messages],
             [settings.maxTokensField]: request.maxOutputTokens,
-            response_format: { type: "json_schema", json_schema: { name: "answer", strict: true, schema: request.answerSchema } },
+            response_format: { type: "json_schema", json_schema: { name: "answer", strict: request.strict, schema: request.answerSchema } },
           },
           { signal, timeout: timeoutMs, maxRetries: 0 },
         );

@@ -1,16 +1,16 @@
 import { performance } from "node:perf_hooks";
-import { Ajv } from "ajv";
 import type { FastifyReply } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type { GenerationRequest, GenerationResult } from "../../backends/generation.js";
 import { ServingError } from "../../errors/registry.js";
 import { disconnectSignal } from "../disconnect-signal.js";
 import { ChatCompletionBody, ChatCompletionResponse, CompletionBody, CompletionResponse } from "../openai-schemas.js";
+import { checkSchema, invalidOutput } from "../json-output.js";
+import { escalateInvalidOutput, type FrontierGeneration } from "../output-escalation.js";
 import { ErrorBody } from "../schemas.js";
 import type { ServerContext } from "../server-context.js";
 
 type Body = typeof CompletionBody._output | typeof ChatCompletionBody._output;
-const ajv = new Ajv({ allErrors: true, strict: false });
 
 function generationRequest(body: Body): GenerationRequest {
   const format = body.response_format;
@@ -25,32 +25,27 @@ function generationRequest(body: Body): GenerationRequest {
   };
 }
 
-/** Grammars cannot express numeric bounds or patterns: the finished output is checked against the whole schema. */
-function checkJsonOutput(text: string, schema: Record<string, unknown>): void {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new ServingError("ERR_OUTPUT_INVALID", "the model's output is not complete JSON (max_tokens may have cut it)", { details: { output: text.slice(0, 500) } });
-  }
-  const validate = ajv.compile(schema);
-  if (!validate(value)) {
-    throw new ServingError("ERR_OUTPUT_INVALID", "the model's output does not satisfy the JSON schema", { details: { errors: validate.errors, output: text.slice(0, 500) } });
-  }
-}
-
 const finish = (result: GenerationResult): "stop" | "length" => (result.finishReason === "length" ? "length" : "stop");
-const usageOf = (result: GenerationResult) => ({
-  prompt_tokens: result.promptTokens,
-  completion_tokens: result.completionTokens,
-  total_tokens: result.promptTokens + result.completionTokens,
-});
+const usageOf = ({ result, frontier }: Finished) => {
+  const [input, output] = frontier?.usage ? [frontier.usage.inputTokens, frontier.usage.outputTokens] : [result.promptTokens, result.completionTokens];
+  return { prompt_tokens: input, completion_tokens: output, total_tokens: input + output };
+};
 
 interface Finished {
   result: GenerationResult;
+  /** Set when the specialist's JSON failed its schema and the frontier answered instead. */
+  frontier?: FrontierGeneration;
   id: string;
   created: number;
   model: string;
+}
+
+/** Who answered, beside OpenAI's fields (clients ignore fields they do not know). */
+function provenance(reply: FastifyReply, { frontier }: Finished) {
+  reply.header("x-served-by", frontier ? "frontier" : "specialist");
+  if (!frontier) return { served_by: "specialist" as const };
+  const escalation = { reason: "output_invalid" as const, provider: frontier.provider, frontier_model: frontier.frontierModel, cost_usd: frontier.costUsd, latency_ms: frontier.latencyMs };
+  return { served_by: "frontier" as const, escalation };
 }
 
 /**
@@ -70,6 +65,7 @@ export const completionRoutes: FastifyPluginAsyncZod<{ context: ServerContext }>
       throw new ServingError("ERR_MODEL_CANNOT_GENERATE", `model '${body.model}' is a ${backend.manifest.format} classifier: use POST /v1/classify, or a GGUF model to generate`);
     }
     const request = generationRequest(body);
+    if (request.jsonSchema) checkSchema(request.jsonSchema);
     const deadline = started + Math.min(body.deadline_ms ?? config.server.maxRequestDeadlineMs, config.server.maxRequestDeadlineMs);
     const signal = disconnectSignal(reply);
     const id = `${chat ? "chatcmpl" : "cmpl"}-${reply.request.id}`;
@@ -78,8 +74,12 @@ export const completionRoutes: FastifyPluginAsyncZod<{ context: ServerContext }>
 
     if (!body.stream) {
       const result = await backend.generate(request, { deadline, signal });
-      if (request.jsonSchema) checkJsonOutput(result.text, request.jsonSchema);
-      return { result, id, created, model };
+      const invalid = request.jsonSchema && invalidOutput(result.text, request.jsonSchema);
+      if (!invalid) return { result, id, created, model };
+      const strict = body.response_format?.type === "json_schema" && body.response_format.json_schema.strict === true;
+      const escalationInput = { backend, request: { ...request, jsonSchema: request.jsonSchema! }, strict, tenant: reply.request.tenant!, deadline, signal, invalid };
+      const frontier = await escalateInvalidOutput(context, escalationInput);
+      return { result: { ...result, text: frontier.text, finishReason: "stop" }, frontier, id, created, model };
     }
 
     // Streaming: errors before the first byte are ordinary error responses; after it, an error event ends the stream.
@@ -100,6 +100,9 @@ export const completionRoutes: FastifyPluginAsyncZod<{ context: ServerContext }>
         : { id, object: "text_completion", created, model, choices: [{ index: 0, text: delta ?? "", finish_reason: finishReason, logprobs: null }] };
     try {
       const result = await backend.generate(request, { deadline, signal, onText: (text) => send(chunk(text, null)) });
+      // What was streamed cannot be taken back or replaced by a frontier answer: an invalid output ends with an error event.
+      const invalid = request.jsonSchema && invalidOutput(result.text, request.jsonSchema);
+      if (invalid) throw invalid;
       send(chunk(undefined, finish(result)));
       if (!reply.raw.destroyed) reply.raw.end("data: [DONE]\n\n");
     } catch (error) {
@@ -117,7 +120,8 @@ export const completionRoutes: FastifyPluginAsyncZod<{ context: ServerContext }>
       const done = await serve(request.body, reply, false, (name) => (request.metricsModel = name));
       if (!done) return reply;
       const { result, id, created, model } = done;
-      return { id, object: "text_completion" as const, created, model, choices: [{ index: 0, text: result.text, finish_reason: finish(result), logprobs: null }], usage: usageOf(result) };
+      const choices = [{ index: 0, text: result.text, finish_reason: finish(result), logprobs: null }];
+      return { id, object: "text_completion" as const, created, model, choices, usage: usageOf(done), ...provenance(reply, done) };
     },
   );
   app.post(
@@ -127,8 +131,8 @@ export const completionRoutes: FastifyPluginAsyncZod<{ context: ServerContext }>
       const done = await serve(request.body, reply, true, (name) => (request.metricsModel = name));
       if (!done) return reply;
       const { result, id, created, model } = done;
-      const message = { role: "assistant" as const, content: result.text };
-      return { id, object: "chat.completion" as const, created, model, choices: [{ index: 0, message, finish_reason: finish(result) }], usage: usageOf(result) };
+      const choices = [{ index: 0, message: { role: "assistant" as const, content: result.text }, finish_reason: finish(result) }];
+      return { id, object: "chat.completion" as const, created, model, choices, usage: usageOf(done), ...provenance(reply, done) };
     },
   );
 };
