@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
+import { registerCompare } from "./compare-command.js";
 
 /** Benchmarks are scripts that own their process (they start servers and load generators): run them as children. */
 function runScript(name: string, args: string[]): Promise<void> {
@@ -41,4 +42,5 @@ export function registerBench(program: Command): void {
     .action(async (flags: { duration: string; sequences: string; clients: string; threads: string; model: string; output: string }) => {
       await runScript("gguf-serving", ["--duration", flags.duration, "--sequences", flags.sequences, "--clients", flags.clients, "--threads", flags.threads, "--model", flags.model, "--output", flags.output]);
     });
+  registerCompare(bench);
 }

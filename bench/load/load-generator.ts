@@ -11,7 +11,14 @@ export interface LoadResult {
   seconds: number;
   throughput: number;
   latencyMs: { p50: number; p95: number; p99: number; max: number; mean: number };
+  /** Latency at percentiles 1…99.9, for CDF charts. */
+  cdf: Array<{ percentile: number; ms: number }>;
 }
+
+/** What a caller may do with each answer (open loop): request index, status, body, latency from the due time. */
+export type ResponseHandler = (index: number, status: number, body: string, latencyMs: number) => void;
+
+const CDF_PERCENTILES = [1, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 97.5, 99, 99.5, 99.9];
 
 export interface LoadOptions {
   origin: string;
@@ -29,11 +36,14 @@ function histogram() {
 
 function summarise(h: hdr.Histogram) {
   return {
-    p50: h.getValueAtPercentile(50) / 1000,
-    p95: h.getValueAtPercentile(95) / 1000,
-    p99: h.getValueAtPercentile(99) / 1000,
-    max: h.maxValue / 1000,
-    mean: h.mean / 1000,
+    latencyMs: {
+      p50: h.getValueAtPercentile(50) / 1000,
+      p95: h.getValueAtPercentile(95) / 1000,
+      p99: h.getValueAtPercentile(99) / 1000,
+      max: h.maxValue / 1000,
+      mean: h.mean / 1000,
+    },
+    cdf: CDF_PERCENTILES.map((percentile) => ({ percentile, ms: h.getValueAtPercentile(percentile) / 1000 })),
   };
 }
 
@@ -41,6 +51,11 @@ async function send(pool: Pool, path: string, body: string): Promise<boolean> {
   const response = await pool.request({ method: "POST", path, headers: { "content-type": "application/json" }, body });
   await response.body.dump();
   return response.statusCode === 200;
+}
+
+async function sendReading(pool: Pool, path: string, body: string): Promise<{ status: number; text: string }> {
+  const response = await pool.request({ method: "POST", path, headers: { "content-type": "application/json" }, body });
+  return { status: response.statusCode, text: await response.body.text() };
 }
 
 /**
@@ -72,7 +87,7 @@ export async function closedLoop(options: LoadOptions, clients: number): Promise
   await Promise.all(Array.from({ length: clients }, client));
   const seconds = (performance.now() - (measuredStart || warmupEnd)) / 1000;
   await pool.close();
-  return { mode: "closed", level: clients, requests, errors, seconds, throughput: requests / seconds, latencyMs: summarise(h) };
+  return { mode: "closed", level: clients, requests, errors, seconds, throughput: requests / seconds, ...summarise(h) };
 }
 
 /**
@@ -80,7 +95,7 @@ export async function closedLoop(options: LoadOptions, clients: number): Promise
  * answered, and its latency counts from that due time, so a stalled server cannot hide its queueing
  * (no coordinated omission).
  */
-export async function openLoop(options: LoadOptions, ratePerSecond: number, maxConnections = 256): Promise<LoadResult> {
+export async function openLoop(options: LoadOptions, ratePerSecond: number, maxConnections = 256, onResponse?: ResponseHandler): Promise<LoadResult> {
   const pool = new Pool(options.origin, { connections: maxConnections, pipelining: 1 });
   const h = histogram();
   let requests = 0;
@@ -92,24 +107,27 @@ export async function openLoop(options: LoadOptions, ratePerSecond: number, maxC
   let measuredStart = 0;
   for (let i = 0; i < total; i++) {
     const due = start + (i * 1000) / ratePerSecond;
+    // Never early: a timer may fire up to a millisecond late, which then counts in the latency, as it should.
     const wait = due - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    if (wait > 0) await new Promise((r) => setTimeout(r, Math.ceil(wait)));
     const body = options.bodies[i % options.bodies.length]!;
     const measured = i >= warmup;
     if (measured && !measuredStart) measuredStart = due;
     inFlight.push(
-      send(pool, options.path, body)
-        .catch(() => false)
-        .then((ok) => {
+      sendReading(pool, options.path, body)
+        .catch((error: Error) => ({ status: 0, text: error.message }))
+        .then(({ status, text }) => {
+          const latencyMs = performance.now() - due;
+          onResponse?.(i, status, text, latencyMs);
           if (!measured) return;
           requests++;
-          if (!ok) errors++;
-          h.recordValue(Math.max(1, Math.round((performance.now() - due) * 1000)));
+          if (status !== 200) errors++;
+          h.recordValue(Math.max(1, Math.round(latencyMs * 1000)));
         }),
     );
   }
   await Promise.all(inFlight);
   const seconds = (performance.now() - measuredStart) / 1000;
   await pool.close();
-  return { mode: "open", level: ratePerSecond, requests, errors, seconds, throughput: requests / seconds, latencyMs: summarise(h) };
+  return { mode: "open", level: ratePerSecond, requests, errors, seconds, throughput: requests / seconds, ...summarise(h) };
 }

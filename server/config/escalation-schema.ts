@@ -48,6 +48,8 @@ export const EscalationSettings = z
   .object({
     /** The kill switch's state at start-up; `POST /admin/escalation` flips it without a restart. */
     enabled: z.boolean().default(true),
+    /** Time a background shadow call (a model's `escalation.shadowRate`) may take, retries included. */
+    shadowDeadlineMs: z.number().int().min(100).max(600_000).default(30_000),
     /** Provider used by models that do not name one; none: nothing escalates (answers are `degraded`). */
     defaultProvider: z.string().min(1).optional(),
     providers: z.record(z.string().min(1), ProviderSettings).default({}),

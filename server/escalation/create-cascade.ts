@@ -10,6 +10,7 @@ import { EscalationService } from "./escalation-service.js";
 import { loadFrontierPrompt, type FrontierPrompt } from "./frontier-prompt.js";
 import { priceBook } from "./price-table.js";
 import { createProvider, type FrontierProvider } from "./providers/frontier-provider.js";
+import { ShadowSampler } from "./shadow-sampler.js";
 import { MemorySpendStore, utcDay } from "./spend-store.js";
 import type { ProviderSettings } from "../config/escalation-schema.js";
 
@@ -20,8 +21,10 @@ export interface Cascade {
   ledger: Ledger;
   store: MemorySpendStore;
   metrics: EscalationMetrics;
+  shadow: ShadowSampler;
   promptFor(backend: ModelBackend): Promise<FrontierPrompt>;
-  close(): void;
+  /** Cancels background shadow calls, waits for their records, closes the ledger. */
+  close(): Promise<void>;
 }
 
 type Log = (level: "info" | "warn" | "error", message: string) => void;
@@ -67,5 +70,10 @@ export async function createCascade(config: Readonly<ServerConfig>, registry: Mo
   // A prompt file that cannot be read is a broken model folder: say so at start-up, not at the first escalation.
   for (const state of registry.list()) if (state.status === "ready") await promptFor(state.backend);
   if (providers.size === 0) log("info", "no frontier provider configured: inputs below threshold are answered by the specialist, flagged degraded");
-  return { tenants, escalation, ledger, store, metrics, promptFor, close: () => ledger.close() };
+  const shadow = new ShadowSampler(escalation, config.escalation.shadowDeadlineMs);
+  const close = async () => {
+    await shadow.stop();
+    ledger.close();
+  };
+  return { tenants, escalation, ledger, store, metrics, shadow, promptFor, close };
 }

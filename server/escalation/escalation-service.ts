@@ -141,8 +141,11 @@ export class EscalationService {
     };
   }
 
-  /** A classification below threshold: the frontier labels the text with the model's prompt. */
-  async escalate(request: EscalationRequest): Promise<EscalationOutcome> {
+  /**
+   * A classification for the frontier to label with the model's prompt: below threshold (`low_confidence`), or a
+   * confident answer sampled by shadow mode (`shadow`), which is counted apart from escalations.
+   */
+  async escalate(request: EscalationRequest, reason: "low_confidence" | "shadow" = "low_confidence"): Promise<EscalationOutcome> {
     const { system, user } = request.prompt.render(request.text);
     const outcome = await this.ask(
       {
@@ -158,13 +161,16 @@ export class EscalationService {
         inputText: this.deps.storeInputs ? request.text : null,
         specialistLabel: request.specialist.label,
         specialistConfidence: request.specialist.confidence,
-        reason: "low_confidence",
+        reason,
         prompt: request.prompt.id,
         frontierAnswer: (label) => label as string,
       },
     );
+    const model = request.manifest.name;
+    const agree = outcome.kind === "answered" ? String(outcome.value === request.specialist.label) : "none";
+    if (reason === "shadow") this.deps.metrics.shadow.inc({ model, outcome: outcome.kind, agree });
+    else if (outcome.kind === "answered") this.deps.metrics.agreement.inc({ model, agree });
     if (outcome.kind === "answered") {
-      this.deps.metrics.agreement.inc({ model: request.manifest.name, agree: String(outcome.value === request.specialist.label) });
       const { value, usage: _usage, ...rest } = outcome;
       return { ...rest, label: value };
     }
@@ -302,7 +308,9 @@ export class EscalationService {
 
   private record<T>(job: FrontierJob<T>, subject: LedgerSubject, entry: ProviderEntry | undefined, outcome: CallOutcome<T>): void {
     const { manifest } = job;
-    this.deps.metrics.escalations.inc({ model: manifest.name, outcome: outcome.kind, reason: outcome.kind === "answered" ? subject.reason : outcome.reason });
+    if (subject.reason !== "shadow") {
+      this.deps.metrics.escalations.inc({ model: manifest.name, outcome: outcome.kind, reason: outcome.kind === "answered" ? subject.reason : outcome.reason });
+    }
     const { frontierAnswer, ...fields } = subject;
     const usage = outcome.kind === "answered" ? outcome.usage : undefined;
     try {

@@ -51,3 +51,19 @@ export const ReviewItemBody = RecordBody.extend({
 export function snakeKeys<T extends object>(row: T): Record<string, unknown> {
   return Object.fromEntries(Object.entries(row).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), v]));
 }
+
+export const ShadowReport = z.object({
+  since: z.string(),
+  models: z.array(
+    z.object({
+      model: z.string(),
+      version: z.string(),
+      shadow_rate: z.number().nullable().describe("The model's current shadowRate; null when it is no longer served."),
+      calls: z.number(),
+      answered: z.number(),
+      agreement: z.number().nullable().describe("Share of answered shadow calls whose frontier label was the specialist's."),
+      frontier_latency_ms: z.object({ p50: z.number().nullable(), p95: z.number().nullable() }),
+      cost_usd: z.number(),
+    }),
+  ),
+});

@@ -17,6 +17,8 @@ export interface CascadeInput {
   tenant: Tenant;
   deadline: number;
   signal: AbortSignal;
+  /** `cascade` follows the model's policy; `specialist` never escalates; `frontier` escalates every input. */
+  route: "cascade" | "specialist" | "frontier";
 }
 
 /**
@@ -27,14 +29,25 @@ export async function cascadeResults(context: ServerContext, input: CascadeInput
   const { metrics, cascade } = context;
   const { manifest } = input.backend;
   const policy = manifest.escalation.onLowConfidence;
-  const toFrontier = policy === "escalate" || policy === "both";
-  const toReview = policy === "review" || policy === "both";
+  const cascading = input.route === "cascade";
+  const toReview = cascading && (policy === "review" || policy === "both");
   const below = input.outputs.map((o) => o.confidence < manifest.threshold);
-  const prompt = toFrontier && below.some(Boolean) ? await cascade.promptFor(input.backend) : undefined;
+  const escalating = below.map((b) => input.route === "frontier" || (cascading && b && (policy === "escalate" || policy === "both")));
+  const prompt = escalating.some(Boolean) ? await cascade.promptFor(input.backend) : undefined;
+
+  const shadowRate = cascading ? manifest.escalation.shadowRate : 0;
+  if (shadowRate > 0) {
+    const shadowPrompt = await cascade.promptFor(input.backend);
+    input.outputs.forEach((o, i) => {
+      if (escalating[i] || below[i]) return;
+      const specialist = { label: o.label, confidence: o.confidence };
+      cascade.shadow.offer({ tenant: input.tenant, manifest, prompt: shadowPrompt, text: input.texts[i]!, specialist }, shadowRate);
+    });
+  }
 
   const outcomes: Array<EscalationOutcome | undefined> = await Promise.all(
     input.outputs.map((o, i) =>
-      below[i] && prompt
+      escalating[i] && prompt
         ? cascade.escalation.escalate({
             tenant: input.tenant,
             manifest,
@@ -68,8 +81,8 @@ export async function cascadeResults(context: ServerContext, input: CascadeInput
       confidence: o.confidence,
       below_threshold: below[i]!,
       escalated: outcome !== undefined,
-      // Below threshold and not answered by the frontier: the caller gets a flagged specialist answer.
-      degraded: below[i]! && toFrontier && !answered,
+      // Meant for the frontier and not answered by it: the caller gets a flagged specialist answer.
+      degraded: escalating[i]! && !answered,
       ...(outcome?.kind === "degraded" ? { degraded_reason: outcome.reason } : {}),
       ...(answered
         ? { frontier: { provider: answered.provider, model: answered.model, label: answered.label, latency_ms: answered.latencyMs, cost_usd: answered.costUsd } }

@@ -20,6 +20,12 @@ export const ClassifyBody = z
       .positive()
       .optional()
       .describe("Answer within this many milliseconds or fail with 504 ERR_DEADLINE_EXCEEDED; defaults to the server's setting."),
+    route: z
+      .enum(["cascade", "specialist", "frontier"])
+      .default("cascade")
+      .describe(
+        "cascade: below the model's threshold, escalate and/or queue for review as its policy says. specialist: never escalate or queue. frontier: escalate every input (the specialist's answer is the fallback). The last two bypass the response cache.",
+      ),
   })
   .strict();
 

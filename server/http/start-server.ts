@@ -33,7 +33,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
     app = await buildApp(context, logger);
     await app.listen({ host: config.server.host, port: config.server.port });
   } catch (error) {
-    cascade?.close();
+    await cascade?.close();
     await registry.dispose();
     throw error;
   }
@@ -53,7 +53,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
       } finally {
         clearTimeout(grace);
         await registry.dispose();
-        context.cascade.close();
+        await context.cascade.close();
       }
     })());
   return { app, context, url: `http://${host}:${port}`, close };

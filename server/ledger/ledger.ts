@@ -134,10 +134,10 @@ export class Ledger {
     return this.getReview(id);
   }
 
-  /** Rows for `export`: answered classification escalations and resolved reviews of a model that kept their input text. */
+  /** Rows for `export`: answered classification escalations (shadow calls too) and resolved reviews of a model that kept their input text. */
   trainingRows(model: string): { escalations: Array<EscalationRecord & { id: number }>; reviews: StoredReview[] } {
     const escalations = this.db
-      .prepare("SELECT * FROM escalations WHERE model = ? AND reason = 'low_confidence' AND outcome = 'answered' AND input_text IS NOT NULL ORDER BY id")
+      .prepare("SELECT * FROM escalations WHERE model = ? AND reason IN ('low_confidence', 'shadow') AND outcome = 'answered' AND input_text IS NOT NULL ORDER BY id")
       .all(model)
       .map((r) => fromRow<EscalationRecord & { id: number }>(r as Record<string, unknown>));
     const reviews = this.db
@@ -145,6 +145,19 @@ export class Ledger {
       .all(model)
       .map((r) => fromRow<StoredReview>(r as Record<string, unknown>));
     return { escalations, reviews };
+  }
+
+  /** Shadow calls per model since a time (ISO), with the frontier latencies of the answered ones, sorted. */
+  shadowRows(since: string): Array<{ model: string; version: string; calls: number; answered: number; agreed: number; costUsd: number; latenciesMs: number[] }> {
+    const totals = this.db
+      .prepare(
+        `SELECT model, version, COUNT(*) AS calls, SUM(outcome = 'answered') AS answered,
+           SUM(outcome = 'answered' AND frontier_label = specialist_label) AS agreed, SUM(cost_usd) AS costUsd
+         FROM escalations WHERE reason = 'shadow' AND time >= ? GROUP BY model, version ORDER BY model, version`,
+      )
+      .all(since) as Array<{ model: string; version: string; calls: number; answered: number; agreed: number; costUsd: number }>;
+    const latencies = this.db.prepare("SELECT latency_ms AS ms FROM escalations WHERE reason = 'shadow' AND outcome = 'answered' AND time >= ? AND model = ? AND version = ? ORDER BY latency_ms");
+    return totals.map((t) => ({ ...t, latenciesMs: (latencies.all(since, t.model, t.version) as Array<{ ms: number }>).map((r) => r.ms) }));
   }
 
   close(): void {

@@ -9,6 +9,7 @@ export class EscalationMetrics {
   readonly budgetRemaining: Gauge<"tenant">;
   readonly costAvoided: Counter<"model">;
   readonly agreement: Counter<"model" | "agree">;
+  readonly shadow: Counter<"model" | "outcome" | "agree">;
   readonly breakerState: Gauge<"provider">;
   readonly reviews: Counter<"model">;
   readonly ledgerErrors: Counter;
@@ -56,6 +57,12 @@ export class EscalationMetrics {
       name: "specialist_frontier_agreement_total",
       help: "Escalated inputs whose frontier label agreed (or not) with the specialist's: a drift signal.",
       labelNames: ["model", "agree"] as const,
+      registers,
+    });
+    this.shadow = new Counter({
+      name: "specialist_shadow_calls_total",
+      help: "Shadow mode: confident specialist answers also sent to the frontier in the background; answered (agree true/false) or degraded (agree none).",
+      labelNames: ["model", "outcome", "agree"] as const,
       registers,
     });
     this.breakerState = new Gauge({

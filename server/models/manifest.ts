@@ -41,6 +41,8 @@ export const EscalationPolicy = z
     onLowConfidence: z.enum(["escalate", "review", "both", "none"]).default("escalate"),
     /** Generated JSON that fails its requested schema: ask the frontier the same request, or answer 422 at once. */
     onInvalidOutput: z.enum(["escalate", "reject"]).default("escalate"),
+    /** Shadow mode: this share of confidently answered inputs also goes to the frontier in the background. */
+    shadowRate: z.number().min(0).max(1).default(0),
     /** Provider (a name in the server's escalation.providers); the server's default provider when unset. */
     provider: z.string().min(1).optional(),
     /** Frontier prompt template, a versioned file in the model folder; a generic one when unset. */

@@ -1,6 +1,6 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { countTokens } from "gpt-tokenizer/encoding/o200k_base";
+import { readJson, startLoopbackServer, type LoopbackServer } from "../../bench/load/loopback-server.js";
 
 /** What the fake does with one request. */
 export type Behaviour =
@@ -29,20 +29,14 @@ export interface SeenRequest {
 export class FakeFrontier {
   readonly seen: SeenRequest[] = [];
   private readonly script: Behaviour[] = [];
-  private readonly sockets = new Set<Socket>();
-  private server!: Server;
+  private server?: LoopbackServer;
   url = "";
   fallback: Behaviour = { kind: "answer" };
   labelOf: (text: string) => string = (text) => (/free|prize|won|click/i.test(text) ? "spam" : "ham");
 
   async start(): Promise<this> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    this.server.on("connection", (socket) => {
-      this.sockets.add(socket);
-      socket.once("close", () => this.sockets.delete(socket));
-    });
-    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.server = await startLoopbackServer((req, res) => this.handle(req, res));
+    this.url = this.server.url;
     return this;
   }
 
@@ -58,14 +52,11 @@ export class FakeFrontier {
   }
 
   async stop(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await this.server?.stop();
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const body = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}");
+    const body = await readJson(req);
     const anthropic = req.url?.endsWith("/messages") ?? false;
     const messages: Array<{ role: string; content: string }> = body.messages ?? [];
     const text = messages.filter((m) => m.role === "user").map((m) => m.content).join("\n");

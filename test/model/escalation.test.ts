@@ -157,6 +157,19 @@ describe("authentication and tenants", () => {
   });
 });
 
+describe("forced routes", () => {
+  it("route frontier escalates even a sure input; route specialist never escalates an unsure one; neither uses the cache", async () => {
+    const forced = await classify(server, [SURE, UNSURE], KEYS.alice, { route: "frontier" });
+    expect(forced.json.results.map((r: { served_by: string }) => r.served_by)).toEqual(["frontier", "frontier"]);
+    expect(forced.json.results[0]).toMatchObject({ below_threshold: false, escalated: true, degraded: false });
+    const local = await classify(server, UNSURE, KEYS.alice, { route: "specialist" });
+    expect(local.json.results[0]).toMatchObject({ served_by: "specialist", below_threshold: true, escalated: false, degraded: false });
+    expect(frontier.seen).toHaveLength(2);
+    const again = await classify(server, [SURE, UNSURE], KEYS.alice, { route: "frontier" });
+    expect(again.json.results.map((r: { served_by: string }) => r.served_by)).toEqual(["frontier", "frontier"]);
+  });
+});
+
 describe("kill switch", () => {
   it("turns escalation off and on without a restart", async () => {
     const off = await postJson(server, "/admin/escalation", { enabled: false }, auth(KEYS.admin));

@@ -45,6 +45,14 @@ describe("response cache", () => {
     expect(frontier.seen).toHaveLength(1);
   });
 
+  it("is bypassed by a forced route, which neither reads nor fills it", async () => {
+    const text = "Hi Carl, lunch is at noon on Thursday, bring the slides.";
+    const forced = await postJson(server, "/v1/classify", { model: "email-spam", input: [SURE, text], route: "specialist" }, { headers: { authorization: "Bearer key-a" } });
+    expect(forced.json.results.map((r: { served_by: string }) => r.served_by)).toEqual(["specialist", "specialist"]);
+    const after = await classify(text);
+    expect(after.json.results[0].served_by).not.toBe("cache");
+  });
+
   it("does not keep degraded answers", async () => {
     const text = "Hi Ann, the review moved to Friday, see the notes attached.";
     frontier.next({ kind: "status", status: 500 });

@@ -27,13 +27,17 @@ const row = (fields: Partial<EscalationRecord>): EscalationRecord => ({
 });
 
 describe("ledger rows for export", () => {
-  it("exports answered classification escalations only, not frontier answers to invalid generated JSON", () => {
+  it("exports answered classification escalations and shadow calls, not frontier answers to invalid generated JSON", () => {
     const ledger = new Ledger(":memory:");
     try {
       ledger.recordEscalation(row({}));
       ledger.recordEscalation(row({ inputHash: "sha256:b", reason: "output_invalid", specialistLabel: "", specialistConfidence: 0, frontierLabel: '{"s":"1"}', inputText: '[{"role":"user","content":"A number:"}]' }));
       ledger.recordEscalation(row({ inputHash: "sha256:c", outcome: "degraded", failure: "timeout", frontierLabel: null }));
-      expect(exportTrainingData(ledger, "m").map((e) => [e.text, e.label])).toEqual([["text", "spam"]]);
+      ledger.recordEscalation(row({ inputHash: "sha256:d", reason: "shadow", inputText: "confident", specialistConfidence: 0.99, frontierLabel: "ham" }));
+      expect(exportTrainingData(ledger, "m").map((e) => [e.text, e.label])).toEqual([
+        ["text", "spam"],
+        ["confident", "ham"],
+      ]);
     } finally {
       ledger.close();
     }

@@ -1,26 +1,16 @@
 import { readFile, writeFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
-import { InvalidArgumentError, type Command } from "commander";
+import { resolve } from "node:path";
+import type { Command } from "commander";
 import { ServingError } from "../../server/errors/registry.js";
-import type { LabelledExample } from "../data/example.js";
 import { hashExamples } from "../data/hash.js";
-import { readLabelledFile } from "../data/labelled-file.js";
-import { loadSplits } from "../data/load-splits.js";
+import { loadEvaluationExamples, type EvaluationDataFlags } from "../data/evaluation-examples.js";
 import type { ClassificationReport } from "../evaluation/classification-metrics.js";
 import { evaluateModelFolder } from "../evaluation/evaluate-model.js";
 import { regressionGate } from "../evaluation/regression-gate.js";
 import type { TrainingMetrics } from "../model-folder/training-metrics.js";
-import { DEFAULT_TRAIN_OPTIONS } from "../train-specialist.js";
 
-interface EvalFlags {
+interface EvalFlags extends EvaluationDataFlags {
   repository: string;
-  data?: string;
-  corpus?: string;
-  split: "test" | "validation" | "train";
-  textField: string;
-  labelField: string;
-  categoryField?: string;
-  seed?: number;
   baseline?: string;
   baselineModel?: string;
   margin: number;
@@ -28,24 +18,6 @@ interface EvalFlags {
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
-
-async function readMetrics(path: string): Promise<TrainingMetrics | undefined> {
-  try {
-    return JSON.parse(await readFile(path, "utf8")) as TrainingMetrics;
-  } catch {
-    return undefined;
-  }
-}
-
-async function examplesFor(flags: EvalFlags, modelDir: string): Promise<LabelledExample[]> {
-  if (flags.data) return readLabelledFile(flags.data, { textField: flags.textField, labelField: flags.labelField, ...(flags.categoryField ? { categoryField: flags.categoryField } : {}) });
-  const match = /^email:(random|temporal)$/.exec(flags.corpus ?? "");
-  if (!match) throw new InvalidArgumentError("give --data <file> or --corpus email:random|email:temporal");
-  // The held-out split of the corpus depends on the seed: take the one the model was trained with.
-  const seed = flags.seed ?? (await readMetrics(join(modelDir, "metrics.json")))?.training.seed ?? DEFAULT_TRAIN_OPTIONS.seed;
-  const splits = await loadSplits({ kind: "email", protocol: match[1] as "random" | "temporal" }, { ...DEFAULT_TRAIN_OPTIONS, seed });
-  return splits[flags.split];
-}
 
 function printReport(title: string, report: ClassificationReport): void {
   console.log(`${title}: ${report.count} items, accuracy ${pct(report.accuracy)}, macro-F1 ${report.macroF1.toFixed(4)}, ECE ${report.ece.toFixed(4)}`);
@@ -76,7 +48,7 @@ export function registerEval(program: Command): void {
     .option("-o, --output <file>", "write the evaluation as JSON")
     .action(async (model: string, flags: EvalFlags) => {
       const modelDir = resolve(flags.repository, model);
-      const examples = await examplesFor(flags, modelDir);
+      const { examples } = await loadEvaluationExamples(flags, modelDir);
       if (examples.length === 0) throw new ServingError("ERR_DATA_INVALID", "no labelled examples to evaluate");
       const dataHash = hashExamples(examples);
       const evaluation = await evaluateModelFolder(modelDir, examples);

@@ -4,7 +4,7 @@ import { requireAdmin } from "../../auth/tenants.js";
 import { ServingError } from "../../errors/registry.js";
 import type { ServerContext } from "../server-context.js";
 import { ErrorBody } from "../schemas.js";
-import { EscalationRecordBody, EscalationStatus, ReviewItemBody, snakeKeys } from "../admin-schemas.js";
+import { EscalationRecordBody, EscalationStatus, ReviewItemBody, ShadowReport, snakeKeys } from "../admin-schemas.js";
 
 const Page = {
   model: z.string().optional(),
@@ -13,6 +13,7 @@ const Page = {
 };
 
 const EscalationSwitch = z.object({ enabled: z.boolean() }).strict();
+const ShadowQuery = z.object({ hours: z.coerce.number().positive().max(24 * 366).default(24).describe("Window: the last this many hours.") }).strict();
 const Resolve = z.object({ label: z.string().min(1) }).strict();
 const errors = { "4xx": ErrorBody, "5xx": ErrorBody };
 const statusResponse = { 200: EscalationStatus, ...errors };
@@ -45,6 +46,27 @@ export const adminRoutes: FastifyPluginAsyncZod<{ context: ServerContext }> = as
       cascade.escalation.setEnabled(request.body.enabled);
       request.log.warn(`escalation switched ${request.body.enabled ? "on" : "off"} by tenant '${request.tenant!.id}'`);
       return status();
+    },
+  );
+
+  app.get(
+    "/admin/shadow",
+    { schema: { summary: "Shadow mode report: agreement of confident specialist answers with the frontier, its latency and cost, per model version.", querystring: ShadowQuery, response: { 200: ShadowReport, ...errors } } },
+    async (request) => {
+      requireAdmin(request.tenant!);
+      const since = new Date(Date.now() - request.query.hours * 3_600_000).toISOString();
+      const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : null);
+      const models = cascade.ledger.shadowRows(since).map((r) => ({
+        model: r.model,
+        version: r.version,
+        shadow_rate: registry.list().find((m) => m.manifest.name === r.model)?.manifest.escalation.shadowRate ?? null,
+        calls: r.calls,
+        answered: r.answered,
+        agreement: r.answered ? r.agreed / r.answered : null,
+        frontier_latency_ms: { p50: percentile(r.latenciesMs, 50), p95: percentile(r.latenciesMs, 95) },
+        cost_usd: r.costUsd,
+      }));
+      return { since, models };
     },
   );
 

@@ -25,7 +25,7 @@ export const classifyRoute: FastifyPluginAsyncZod<{ context: ServerContext }> = 
     },
     async (request, reply) => {
       const started = performance.now();
-      const { model: name, input, deadline_ms } = request.body;
+      const { model: name, input, deadline_ms, route } = request.body;
       const backend = registry.get(name);
       const manifest = backend.manifest;
       request.metricsModel = manifest.name;
@@ -37,7 +37,9 @@ export const classifyRoute: FastifyPluginAsyncZod<{ context: ServerContext }> = 
       const deadline = started + deadlineMs;
       const signal = disconnectSignal(reply);
       const tenant = request.tenant!;
-      const hits = texts.map((text) => context.cache.get(tenant.id, manifest, text));
+      // A forced route asks for a particular server: an answer from the cache would not be one.
+      const cached = route === "cascade";
+      const hits = texts.map((text) => (cached ? context.cache.get(tenant.id, manifest, text) : undefined));
       const missing = texts.filter((_, i) => !hits[i]);
       let timings = { queueMs: 0, computeMs: 0 };
       let fresh: CascadeResult[] = [];
@@ -46,10 +48,10 @@ export const classifyRoute: FastifyPluginAsyncZod<{ context: ServerContext }> = 
       if (missing.length > 0) {
         const specialist = await backend.classify(missing, { deadline, signal });
         timings = specialist;
-        ({ results: fresh, costUsd, frontierMs } = await cascadeResults(context, { backend, texts: missing, outputs: specialist.outputs, tenant, deadline, signal }));
+        ({ results: fresh, costUsd, frontierMs } = await cascadeResults(context, { backend, texts: missing, outputs: specialist.outputs, tenant, deadline, signal, route }));
         fresh.forEach((result, k) => {
           // A degraded answer is not kept: the next identical request should get its chance at the frontier.
-          if (!result.degraded) context.cache.set(tenant.id, manifest, missing[k]!, result);
+          if (cached && !result.degraded) context.cache.set(tenant.id, manifest, missing[k]!, result);
         });
       }
       let next = 0;

@@ -1,0 +1,106 @@
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Command } from "commander";
+import { readManifest } from "../../server/models/manifest.js";
+import { fraction, int, num } from "../../training/cli/cli-options.js";
+import { loadEvaluationExamples, type EvaluationDataFlags } from "../../training/data/evaluation-examples.js";
+import { createRng, shuffleInPlace } from "../../training/random.js";
+import { DEFAULT_COSTS } from "../compare/cost-model.js";
+import { parseFrontier } from "../compare/frontier-spec.js";
+import { writeReport } from "../compare/report.js";
+import { runCompare } from "../compare/run-compare.js";
+import { childServers } from "../compare/server-starters.js";
+import { fromRange } from "../sim/latency-model.js";
+
+interface CompareFlags extends EvaluationDataFlags {
+  repository: string;
+  limit?: number;
+  frontier: string;
+  frontierModel?: string;
+  apiKeyEnv?: string;
+  simModel: string;
+  simLatency: string;
+  simErrorRate: number;
+  rate: number;
+  thresholds?: string;
+  capacitySeconds: number;
+  capacityClients: number;
+  hostUsdPerHour: number;
+  utilisation: number;
+  requestsPerDay: number;
+  tokensPerRequest: number;
+  budget: number;
+  frontierTimeoutMs: number;
+  output?: string;
+}
+
+const list = (value: string) => value.split(",").map((v) => num(v.trim()));
+
+export function registerCompare(bench: Command): void {
+  bench
+    .command("compare")
+    .description("Specialist only, frontier only and the cascade at several thresholds, through the real server: accuracy, latency under open-loop load, cost; writes a Markdown/JSON/SVG report.")
+    .argument("<model>", "model folder name in the repository")
+    .option("--repository <dir>", "model repository", "models")
+    .option("--data <file>", "labelled JSONL or CSV file")
+    .option("--corpus <protocol>", "email:random or email:temporal (the model's training seed)", "email:random")
+    .option("--split <name>", "with --corpus: test, validation or train", "test")
+    .option("--text-field <name>", "text field in --data", "text")
+    .option("--label-field <name>", "label field in --data", "label")
+    .option("--seed <n>", "split seed (default: the model's); also seeds the order and the simulation", int)
+    .option("--limit <n>", "use at most this many examples (a seeded random sample)", int)
+    .option("--frontier <spec>", "sim, openai:<model>, anthropic:<model>, or an OpenAI-compatible base URL", "sim")
+    .option("--frontier-model <name>", "model name with a base URL")
+    .option("--api-key-env <name>", "environment variable with the frontier's key (default OPENAI_API_KEY / ANTHROPIC_API_KEY / FRONTIER_API_KEY)")
+    .option("--sim-model <name>", "sim: the model whose prices the simulated calls are charged at", "gpt-5")
+    .option("--sim-latency <p5,p95>", "sim: 5th and 95th percentile of the log-normal call latency, ms", "800,5000")
+    .option("--sim-error-rate <x>", "sim: share of wrong answers", num, 0.02)
+    .option("--rate <n>", "open-loop arrival rate, requests per second", num, 20)
+    .option("--thresholds <list>", "cascade thresholds (default 0.7,0.8,0.9,<model's>,0.97,0.99)")
+    .option("--capacity-seconds <n>", "seconds of the closed-loop capacity measurement", num, 10)
+    .option("--capacity-clients <n>", "clients of the capacity measurement", int, 32)
+    .option("--host-usd-per-hour <x>", "price of the specialist's host", num, DEFAULT_COSTS.hostUsdPerHour)
+    .option("--utilisation <x>", "share of measured capacity a host runs at", fraction, DEFAULT_COSTS.utilisation)
+    .option("--requests-per-day <n>", "workload of the monthly projection", int, DEFAULT_COSTS.requestsPerDay)
+    .option("--tokens-per-request <n>", "input tokens per workload request", int, DEFAULT_COSTS.tokensPerRequest)
+    .option("--budget <usd>", "daily frontier budget of the benchmark's tenant (real providers spend it)", num, 50)
+    .option("--frontier-timeout-ms <n>", "timeout of one frontier call", int, 20_000)
+    .option("-o, --output <base>", "report files: <base>.md, .json, -latency.svg, -cost-accuracy.svg (default bench/results/compare-<model>)")
+    .action(async (model: string, flags: CompareFlags) => {
+      const repository = resolve(flags.repository);
+      const loaded = await loadEvaluationExamples({ ...flags, ...(flags.data ? { corpus: undefined } : {}) }, resolve(repository, model));
+      const seed = flags.seed ?? 1;
+      let examples = shuffleInPlace([...loaded.examples], createRng(seed));
+      if (flags.limit !== undefined) examples = examples.slice(0, flags.limit);
+      const [p5, p95] = list(flags.simLatency);
+      if (p5 === undefined || p95 === undefined || !(p5 > 0 && p95 > p5)) throw new Error("--sim-latency must be <p5>,<p95> in ms with 0 < p5 < p95");
+      const frontier = parseFrontier(flags.frontier, { ...flags, simLatency: fromRange(p5, p95), seed });
+      const thresholds = flags.thresholds ? list(flags.thresholds) : await defaultThresholds(resolve(repository, model));
+      const cli = fileURLToPath(new URL("../../server/cli/main.js", import.meta.url));
+      const result = await runCompare({
+        repository,
+        model,
+        examples,
+        dataName: `${loaded.name}${flags.limit !== undefined ? " (seeded sample)" : ""}`,
+        frontier,
+        rate: flags.rate,
+        thresholds,
+        capacitySeconds: flags.capacitySeconds,
+        capacityClients: flags.capacityClients,
+        costs: { ...DEFAULT_COSTS, hostUsdPerHour: flags.hostUsdPerHour, utilisation: flags.utilisation, requestsPerDay: flags.requestsPerDay, tokensPerRequest: flags.tokensPerRequest },
+        budgetUsd: flags.budget,
+        frontierTimeoutMs: flags.frontierTimeoutMs,
+        start: childServers(cli),
+        log: (line) => console.log(line),
+      });
+      const files = await writeReport(result, flags.output ?? `bench/results/compare-${model}`);
+      console.log(`chosen ${result.chosen}: cost ${(result.targets.costRatio * 100).toFixed(1)}% of frontier-only, p50 ${result.targets.p50Ratio.toFixed(0)}× lower`);
+      console.log(`wrote ${files.join(", ")}`);
+    });
+}
+
+/** A spread of thresholds around the model's own (from its calibration, to three decimals). */
+async function defaultThresholds(modelDir: string): Promise<number[]> {
+  const own = Math.round((await readManifest(modelDir)).threshold * 1000) / 1000;
+  return [...new Set([0.7, 0.8, 0.9, own, 0.97, 0.99])].sort((a, b) => a - b);
+}

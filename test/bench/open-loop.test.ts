@@ -1,0 +1,47 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { performance } from "node:perf_hooks";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openLoop } from "../../bench/load/load-generator.js";
+
+// A server that does 40 ms of work per request, one request at a time: 25 per second at most.
+let server: Server;
+let origin = "";
+const arrivals: number[] = [];
+let busyUntil = 0;
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      const now = performance.now();
+      arrivals.push(now);
+      busyUntil = Math.max(busyUntil, now) + 40;
+      setTimeout(() => res.end("{}"), busyUntil - now);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+describe("open-loop load generator", () => {
+  it("keeps its arrival rate while the server falls behind, and counts latency from the intended send time", async () => {
+    const seen: number[] = [];
+    const result = await openLoop({ origin, path: "/", bodies: ["{}"], durationSeconds: 1, warmupSeconds: 0 }, 50, 256, (i) => seen.push(i));
+    expect(result.requests).toBe(50);
+    expect(seen.sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    // 50 sends due over 0.98 s: a closed loop would have waited for answers and spread them over 2 s.
+    const span = (arrivals.at(-1)! - arrivals[0]!) / 1000;
+    expect(span).toBeGreaterThan(0.85);
+    expect(span).toBeLessThan(1.4);
+    // The server needs 2 s for the 50: the last answers queue for about a second, and that is what is measured.
+    expect(result.latencyMs.max).toBeGreaterThan(800);
+    expect(result.latencyMs.p50).toBeGreaterThan(300);
+    expect(result.cdf.map((p) => p.ms)).toEqual([...result.cdf.map((p) => p.ms)].sort((a, b) => a - b));
+  });
+});
