@@ -6,6 +6,8 @@ import { AuthSettings, CacheSettings, EscalationSettings, LedgerSettings } from 
 /** Per-model settings that the operator may change without touching the model folder. */
 export const ModelOverride = z
   .object({
+    /** Version to serve when the model folder holds several (`<model>/<version>/`); default: the highest. */
+    version: z.string().min(1).optional(),
     batching: overridable(BatchingSettings).optional(),
     limits: overridable(InputLimits).optional(),
     device: Device.optional(),

@@ -14,6 +14,8 @@ export const ERRORS = {
   ERR_REVIEW_NOT_FOUND: { status: 404, summary: "No review item with that id (for this tenant)." },
   ERR_BODY_TOO_LARGE: { status: 413, summary: "The request body is larger than the server accepts." },
   ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, summary: "The request body must be application/json." },
+  ERR_RELOAD_IN_PROGRESS: { status: 409, summary: "The model is already being reloaded; retry when that finishes." },
+  ERR_RELOAD_FAILED: { status: 422, summary: "The requested model version is missing or failed to load; the current version keeps serving." },
   ERR_OUTPUT_INVALID: { status: 422, summary: "The model's output does not satisfy the requested JSON schema." },
   ERR_QUEUE_FULL: { status: 429, summary: "The model's queue is full; retry after the indicated delay." },
   ERR_CLIENT_CLOSED: { status: 499, summary: "The client closed the connection before the answer was ready." },

@@ -1,4 +1,5 @@
 import { availableParallelism } from "node:os";
+import { sep } from "node:path";
 import type { ServerConfig } from "../config/schema.js";
 import { ServingError } from "../errors/registry.js";
 import type { BackendFactory, ModelBackend } from "../backends/backend.js";
@@ -6,7 +7,7 @@ import { createGgufBackend } from "../backends/gguf/gguf-backend.js";
 import { createOnnxBackend } from "../backends/onnx/onnx-backend.js";
 import type { ServingMetrics } from "../metrics/serving-metrics.js";
 import type { ModelManifest } from "./manifest.js";
-import { applyOverride, scanRepository, type ModelEntry } from "./repository.js";
+import { applyOverride, pickVersion, scanRepository, type ModelEntry } from "./repository.js";
 
 /** Backends by manifest `format`. A new backend is one line here; the HTTP layer never changes. */
 export const BACKENDS: Partial<Record<ModelManifest["format"], BackendFactory>> = {
@@ -30,26 +31,35 @@ export function resolveWorkers(manifest: ModelManifest, onnxModels: number, core
 /** Name → loaded model. Knows nothing of HTTP; the routes ask it for a model and get a backend or an error. */
 export class ModelRegistry {
   private readonly states = new Map<string, ModelState>();
+  /** Worker threads each model was given at start-up; a reloaded version gets the same. */
+  private readonly workers = new Map<string, number>();
+  private readonly reloading = new Set<string>();
 
   private constructor(
+    private readonly config: Readonly<ServerConfig>,
     private readonly metrics: ServingMetrics,
     private readonly log: Log,
   ) {}
 
   static async load(config: Readonly<ServerConfig>, metrics: ServingMetrics, log: Log): Promise<ModelRegistry> {
-    const registry = new ModelRegistry(metrics, log);
+    const registry = new ModelRegistry(config, metrics, log);
     const scan = await scanRepository(config.models.repository);
     const wanted = config.models.serve;
     for (const bad of scan.invalid) {
-      if (wanted === "all" || wanted.includes(bad.folder)) throw bad.error;
+      if (wanted === "all" || wanted.includes(bad.folder.split(sep)[0]!)) throw bad.error;
       log("warn", `skipping ${bad.folder}: ${bad.error.message}`);
     }
-    const byName = new Map(scan.models.map((entry) => [entry.manifest.name, entry]));
+    const byName = groupByName(scan.models);
     const chosen: ModelEntry[] = [];
     for (const name of wanted === "all" ? [...byName.keys()] : wanted) {
-      const entry = byName.get(name);
-      if (!entry) {
+      const versions = byName.get(name);
+      if (!versions) {
         throw new ServingError("ERR_CONFIG_INVALID", `models.serve: no model named '${name}' in ${config.models.repository} (found: ${[...byName.keys()].join(", ") || "none"})`);
+      }
+      const pinned = config.models.overrides[name]?.version;
+      const entry = pickVersion(versions, pinned);
+      if (!entry) {
+        throw new ServingError("ERR_CONFIG_INVALID", `models.overrides.${name}.version: no version '${pinned}' (found: ${versions.map((v) => v.manifest.version).join(", ")})`);
       }
       chosen.push({ dir: entry.dir, manifest: applyOverride(entry.manifest, config.models.overrides[name]) });
     }
@@ -62,7 +72,8 @@ export class ModelRegistry {
     const onnxModels = chosen.filter((entry) => entry.manifest.format === "onnx").length;
     for (const entry of chosen) registry.states.set(entry.manifest.name, { status: "loading", manifest: entry.manifest });
     for (const entry of chosen) {
-      await registry.loadOne(entry, resolveWorkers(entry.manifest, onnxModels, cores), cores);
+      registry.workers.set(entry.manifest.name, resolveWorkers(entry.manifest, onnxModels, cores));
+      await registry.loadOne(entry, registry.workers.get(entry.manifest.name)!, cores);
       const state = registry.states.get(entry.manifest.name);
       if (state?.status === "failed" && config.models.exitOnLoadError) {
         await registry.dispose();
@@ -97,6 +108,46 @@ export class ModelRegistry {
     }
   }
 
+  /**
+   * Loads another version of a served model beside the current one (the pinned or highest version in the
+   * repository when none is named), warms it up, then swaps it in at once: new requests get the new version,
+   * requests already holding the old backend finish on it, and it is disposed of once drained. A version that
+   * fails to load leaves the current one serving.
+   */
+  async reload(name: string, version?: string): Promise<{ previous: string | undefined; current: string; loadMs: number }> {
+    const current = this.states.get(name);
+    if (!current) throw new ServingError("ERR_MODEL_NOT_FOUND", `no model named '${name}' is served; only served models can be reloaded`);
+    if (this.reloading.has(name)) throw new ServingError("ERR_RELOAD_IN_PROGRESS", `model '${name}' is already being reloaded; retry when that finishes`);
+    this.reloading.add(name);
+    try {
+      const scan = await scanRepository(this.config.models.repository);
+      const versions = groupByName(scan.models).get(name) ?? [];
+      const entry = pickVersion(versions, version ?? this.config.models.overrides[name]?.version);
+      if (!entry) {
+        const broken = scan.invalid.filter((bad) => bad.folder.split(sep)[0] === name).map((bad) => bad.error.message);
+        throw new ServingError("ERR_RELOAD_FAILED", `model '${name}': no version '${version ?? "(latest)"}' in the repository (found: ${versions.map((v) => v.manifest.version).join(", ") || "none"}${broken.length ? `; invalid: ${broken.join("; ")}` : ""})`);
+      }
+      const manifest = applyOverride(entry.manifest, this.config.models.overrides[name]);
+      const factory = BACKENDS[manifest.format];
+      if (!factory) throw new ServingError("ERR_RELOAD_FAILED", `${name}: no backend for format '${manifest.format}' in this build`);
+      const started = Date.now();
+      let backend: ModelBackend;
+      try {
+        backend = await factory({ dir: entry.dir, manifest, metrics: this.metrics, workers: this.workers.get(name) ?? 1, log: this.log });
+      } catch (error) {
+        this.log("error", `${name}@${manifest.version}: reload failed, ${current.manifest.version} keeps serving: ${(error as Error).message}`);
+        throw new ServingError("ERR_RELOAD_FAILED", `${name}@${manifest.version} failed to load; version ${current.manifest.version} keeps serving: ${(error as Error).message}`, { cause: error });
+      }
+      this.states.set(name, { status: "ready", manifest, backend });
+      const loadMs = Date.now() - started;
+      this.log("info", `${name}: now serving version ${manifest.version} (was ${current.manifest.version}), loaded in ${loadMs} ms`);
+      if (current.status === "ready") void retire(current.backend, this.log);
+      return { previous: current.manifest.version, current: manifest.version, loadMs };
+    } finally {
+      this.reloading.delete(name);
+    }
+  }
+
   /** The backend for a model name, or the error the caller should get. */
   get(name: string): ModelBackend {
     const state = this.states.get(name);
@@ -121,5 +172,21 @@ export class ModelRegistry {
 
   async dispose(): Promise<void> {
     await Promise.all(this.list().map((s) => (s.status === "ready" ? s.backend.dispose() : undefined)));
+  }
+}
+
+function groupByName(entries: ModelEntry[]): Map<string, ModelEntry[]> {
+  const byName = new Map<string, ModelEntry[]>();
+  for (const entry of entries) byName.set(entry.manifest.name, [...(byName.get(entry.manifest.name) ?? []), entry]);
+  return byName;
+}
+
+/** A replaced version: its queued and running requests finish, then its workers and sessions are released. */
+async function retire(backend: ModelBackend, log: Log): Promise<void> {
+  try {
+    await backend.drain();
+    await backend.dispose();
+  } catch (error) {
+    log("warn", `${backend.manifest.name}@${backend.manifest.version}: releasing the replaced version failed: ${(error as Error).message}`);
   }
 }

@@ -16,7 +16,32 @@ export interface RepositoryScan {
   invalid: Array<{ folder: string; error: ServingError }>;
 }
 
-/** Every folder of the repository that holds a model.json. */
+const hasManifest = (dir: string) => stat(join(dir, "model.json")).then((s) => s.isFile(), () => false);
+
+/** Folders holding a model.json: `<model>/` for a single version, or each `<model>/<version>/` (as Triton lays them out). */
+async function manifestFolders(root: string, folder: string): Promise<string[]> {
+  const dir = join(root, folder);
+  if (await hasManifest(dir)) return [folder];
+  const subfolders = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  const versions: string[] = [];
+  for (const sub of subfolders.filter((d) => d.isDirectory()).map((d) => d.name).sort()) {
+    if (await hasManifest(join(dir, sub))) versions.push(join(folder, sub));
+  }
+  return versions;
+}
+
+/** Orders versions as people number them: numerically where both are numbers ("10" after "9"), else as text. */
+export function compareVersions(a: string, b: string): number {
+  return a.localeCompare(b, "en", { numeric: true });
+}
+
+/** The version to serve: the pinned one, else the highest. */
+export function pickVersion(entries: ModelEntry[], pinned: string | undefined): ModelEntry | undefined {
+  if (pinned !== undefined) return entries.find((e) => e.manifest.version === pinned);
+  return [...entries].sort((a, b) => compareVersions(a.manifest.version, b.manifest.version)).at(-1);
+}
+
+/** Every model version in the repository: folders with a model.json, one level down for versioned models. */
 export async function scanRepository(repository: string): Promise<RepositoryScan> {
   const root = resolve(repository);
   let names: string[];
@@ -26,10 +51,8 @@ export async function scanRepository(repository: string): Promise<RepositoryScan
     throw new ServingError("ERR_CONFIG_INVALID", `models.repository: cannot read ${root}: ${(cause as Error).message}`, { cause });
   }
   const scan: RepositoryScan = { models: [], invalid: [] };
-  for (const folder of names) {
+  for (const folder of (await Promise.all(names.map((name) => manifestFolders(root, name)))).flat()) {
     const dir = join(root, folder);
-    const hasManifest = await stat(join(dir, "model.json")).then((s) => s.isFile(), () => false);
-    if (!hasManifest) continue;
     try {
       scan.models.push({ dir, manifest: await readManifest(dir) });
     } catch (error) {
@@ -41,6 +64,7 @@ export async function scanRepository(repository: string): Promise<RepositoryScan
 
 /** The operator's overrides, validated again as a whole manifest so a bad combination is caught at start-up. */
 export function applyOverride(manifest: ModelManifest, override: ModelOverride | undefined): ModelManifest {
+  // `version` picks which folder is served; it is not a manifest field to change.
   if (!override) return manifest;
   const merged = {
     ...manifest,
