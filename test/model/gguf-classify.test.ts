@@ -83,7 +83,8 @@ describe("GGUF back-pressure", () => {
       if (Date.now() > giveUp) throw new Error("the first request never filled the queue");
       await new Promise((r) => setTimeout(r, 2));
     }
-    const rejected = await classify(busy, ["one", "two"]);
+    // 32 inputs do not fit while more than 32 of the 64 wait; two would fit again as soon as two had left (a race).
+    const rejected = await classify(busy, Array.from({ length: 32 }, (_, i) => `short ${i}`));
     expect(rejected.status).toBe(429);
     expect(rejected.json.error.code).toBe("ERR_QUEUE_FULL");
     expect((await first).status).toBe(200);
