@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningServer } from "../../server/http/start-server.js";
 import { FakeFrontier, fakeEscalation } from "../helpers/fake-frontier.js";
@@ -27,6 +28,25 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.close();
   await frontier?.stop();
+});
+
+describe("Grafana dashboard", () => {
+  it("queries only metric families and labels the server exports", async () => {
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const families = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!));
+    const dashboard = JSON.parse(readFileSync(new URL("../../server/metrics/dashboards/grafana-specialist-serve.json", import.meta.url), "utf8"));
+    const exprs: string[] = dashboard.panels.flatMap((p: { targets: Array<{ expr: string }> }) => p.targets.map((t) => t.expr));
+    expect(exprs.length).toBeGreaterThan(10);
+    for (const expr of exprs) {
+      const labels = [...expr.matchAll(/by \(([^)]*)\)/g)].flatMap((m) => m[1]!.split(",").map((l) => l.trim())).filter((l) => l !== "le");
+      for (const [series] of expr.matchAll(/specialist_[a-z_]+/g)) {
+        const family = series.replace(/_(bucket|sum|count)$/, "");
+        expect(families, `${family} in: ${expr}`).toContain(family);
+        const samples = text.split("\n").filter((l) => l.startsWith(`${series}{`));
+        for (const label of labels) if (samples.length > 0) expect(samples.some((l) => l.includes(`${label}="`)), `${label} on ${series}`).toBe(true);
+      }
+    }
+  });
 });
 
 describe.runIf(promtool)("/metrics", () => {
