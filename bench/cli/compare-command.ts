@@ -68,7 +68,7 @@ export function registerCompare(bench: Command): void {
     .option("-o, --output <base>", "report files: <base>.md, .json, -latency.svg, -cost-accuracy.svg (default bench/results/compare-<model>)")
     .action(async (model: string, flags: CompareFlags) => {
       const repository = resolve(flags.repository);
-      const loaded = await loadEvaluationExamples({ ...flags, ...(flags.data ? { corpus: undefined } : {}) }, resolve(repository, model));
+      const loaded = await loadEvaluationExamples(flags, resolve(repository, model));
       const seed = flags.seed ?? 1;
       let examples = shuffleInPlace([...loaded.examples], createRng(seed));
       if (flags.limit !== undefined) examples = examples.slice(0, flags.limit);

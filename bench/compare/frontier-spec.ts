@@ -1,3 +1,4 @@
+import type { z } from "zod";
 import type { ProviderSettings } from "../../server/config/escalation-schema.js";
 import { DEFAULT_SIM_LATENCY, type LatencyModel } from "../sim/latency-model.js";
 
@@ -36,8 +37,8 @@ export function parseFrontier(spec: string, flags: FrontierFlags): FrontierSpec 
 }
 
 /** The provider block of the server's configuration for this frontier, and the environment it reads. */
-export function providerFor(spec: FrontierSpec, simUrl: string | undefined, timeoutMs: number): { settings: Record<string, unknown>; env: Record<string, string> } {
-  const common = { model: spec.model, timeoutMs, maxRetries: 1 } satisfies Partial<ProviderSettings>;
+export function providerFor(spec: FrontierSpec, simUrl: string | undefined, timeoutMs: number): { settings: z.input<typeof ProviderSettings>; env: Record<string, string> } {
+  const common = { model: spec.model, timeoutMs, maxRetries: 1 };
   if (spec.kind === "sim") {
     return { settings: { kind: "openai", ...common, baseURL: `${simUrl}/v1`, apiKeyEnv: "SIM_FRONTIER_KEY" }, env: { SIM_FRONTIER_KEY: "simulated" } };
   }

@@ -1,12 +1,13 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import { costAccuracySpec, latencyCdfSpec, renderSvg } from "./charts.js";
-import { Z95 } from "../sim/latency-model.js";
+import { DEFAULT_SIM_LATENCY, Z95, type LatencyModel } from "../sim/latency-model.js";
 import type { CompareResult } from "./run-compare.js";
 
 const pct = (x: number, digits = 2) => `${(x * 100).toFixed(digits)}%`;
 const usd = (x: number) => (x >= 100 ? `$${x.toFixed(0)}` : x >= 1 ? `$${x.toFixed(2)}` : `$${x.toPrecision(2)}`);
-const DEFAULT_RANGE = "800–5000 ms";
+const percentileRange = (m: LatencyModel) => `${(m.medianMs * Math.exp(-Z95 * m.sigma)).toFixed(0)}–${(m.medianMs * Math.exp(Z95 * m.sigma)).toFixed(0)} ms`;
+const DEFAULT_RANGE = percentileRange(DEFAULT_SIM_LATENCY);
 const ms = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
 
 /** The report as Markdown; `charts` are the SVG file names written beside it. */
@@ -21,7 +22,7 @@ export function reportMarkdown(r: CompareResult, charts: { latency: string; cost
     "",
   ];
   if (sim) {
-    const range = `${(sim.medianMs * Math.exp(-Z95 * sim.sigma)).toFixed(0)}–${(sim.medianMs * Math.exp(Z95 * sim.sigma)).toFixed(0)} ms`;
+    const range = percentileRange(sim);
     lines.push(
       `> **Simulated frontier.** Every frontier figure below (its accuracy, latency and cost, and the cascade's where it escalates) comes from a local simulation: answers wrong at a rate of ${pct(sim.errorRate, 1)} (${sim.stats.wrong} of ${sim.stats.requests} calls were), latency log-normal with median ${sim.medianMs.toFixed(0)} ms and σ ${sim.sigma.toFixed(3)} (5th–95th percentile ${range}${range === DEFAULT_RANGE ? ", the typical range of a frontier call" : `; the default, ${DEFAULT_RANGE}, is the typical range of a frontier call`}), usage counted with the o200k tokenizer and priced from the table ${r.frontier.priceTable}. It is not a measurement of any provider. The specialist's figures are measured.`,
       "",

@@ -81,7 +81,7 @@ export async function runCompare(options: CompareOptions): Promise<CompareResult
       serve: [options.model],
       overrides: { [options.model]: { ...(threshold !== undefined ? { threshold } : {}), escalation: { onLowConfidence: "escalate", provider: "bench" } } },
     },
-    escalation: { providers: { bench: provider.settings as never } },
+    escalation: { providers: { bench: provider.settings } },
     auth: { open: { dailyBudgetUsd: options.budgetUsd, escalationsPerMinute: 1_000_000 } },
     ledger: { path: ":memory:" },
     cache: { enabled: false },

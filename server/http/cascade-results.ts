@@ -6,7 +6,7 @@ import type { z } from "zod";
 import type { ClassificationResult } from "./schemas.js";
 
 /** Time kept back from the deadline for writing the response after the frontier answered. */
-const RESPONSE_MARGIN_MS = 10;
+export const RESPONSE_MARGIN_MS = 10;
 
 export type CascadeResult = z.infer<typeof ClassificationResult>;
 
@@ -33,15 +33,14 @@ export async function cascadeResults(context: ServerContext, input: CascadeInput
   const toReview = cascading && (policy === "review" || policy === "both");
   const below = input.outputs.map((o) => o.confidence < manifest.threshold);
   const escalating = below.map((b) => input.route === "frontier" || (cascading && b && (policy === "escalate" || policy === "both")));
-  const prompt = escalating.some(Boolean) ? await cascade.promptFor(input.backend) : undefined;
-
   const shadowRate = cascading ? manifest.escalation.shadowRate : 0;
-  if (shadowRate > 0) {
-    const shadowPrompt = await cascade.promptFor(input.backend);
+  const prompt = escalating.some(Boolean) || shadowRate > 0 ? await cascade.promptFor(input.backend) : undefined;
+
+  if (prompt && shadowRate > 0) {
     input.outputs.forEach((o, i) => {
       if (escalating[i] || below[i]) return;
       const specialist = { label: o.label, confidence: o.confidence };
-      cascade.shadow.offer({ tenant: input.tenant, manifest, prompt: shadowPrompt, text: input.texts[i]!, specialist }, shadowRate);
+      cascade.shadow.offer({ tenant: input.tenant, manifest, prompt, text: input.texts[i]!, specialist }, shadowRate);
     });
   }
 

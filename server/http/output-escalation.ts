@@ -5,11 +5,9 @@ import { ServingError } from "../errors/registry.js";
 import { hashInput } from "../escalation/escalation-service.js";
 import { FrontierError } from "../escalation/frontier-error.js";
 import type { FrontierMessage } from "../escalation/providers/frontier-provider.js";
+import { RESPONSE_MARGIN_MS } from "./cascade-results.js";
 import { schemaErrors } from "./json-output.js";
 import type { ServerContext } from "./server-context.js";
-
-/** Time kept back from the deadline for writing the response after the frontier answered. */
-const RESPONSE_MARGIN_MS = 10;
 
 export interface InvalidOutput {
   backend: ModelBackend;
