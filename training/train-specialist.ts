@@ -8,7 +8,7 @@ import { ModelManifest } from "../server/models/manifest.js";
 import { calibrateAndReport } from "./calibration/calibrate-and-report.js";
 import type { ThresholdTarget } from "./calibration/threshold.js";
 import { hashExamples } from "./data/hash.js";
-import { loadSplits, type DataSource } from "./data/load-splits.js";
+import { describeSource, loadSplits, type DataSource } from "./data/load-splits.js";
 import { fastTextToOnnx } from "./export/fasttext-onnx.js";
 import { checkOnnxParity, type ParityReport } from "./export/onnx-parity.js";
 import { featurize } from "./fasttext/featurize.js";
@@ -142,7 +142,7 @@ export async function trainSpecialist(options: TrainSpecialistOptions): Promise<
   const metrics: TrainingMetrics = {
     model: { name: options.name, version: options.version, labels, shape, vocabulary: vocabulary.length, parameters: result.model.embeddings.length + result.model.weights.length + result.model.bias.length },
     data: {
-      source: options.data.kind === "email" ? `email corpus (${options.data.protocol})` : `file ${options.data.train}${options.data.test ? ` + ${options.data.test}` : ""}`,
+      source: describeSource(options.data),
       protocol: splits.protocol,
       sizes: { train: splits.train.length, validation: splits.validation.length, test: splits.test.length },
       duplicatesRemoved: splits.duplicatesRemoved,

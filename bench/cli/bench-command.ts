@@ -3,6 +3,7 @@ import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { registerCompare } from "./compare-command.js";
+import { registerFlywheel } from "./flywheel-command.js";
 
 /** Benchmarks are scripts that own their process (they start servers and load generators): run them as children. */
 function runScript(name: string, args: string[]): Promise<void> {
@@ -43,4 +44,5 @@ export function registerBench(program: Command): void {
       await runScript("gguf-serving", ["--duration", flags.duration, "--sequences", flags.sequences, "--clients", flags.clients, "--threads", flags.threads, "--model", flags.model, "--output", flags.output]);
     });
   registerCompare(bench);
+  registerFlywheel(bench);
 }

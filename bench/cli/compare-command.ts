@@ -6,21 +6,14 @@ import { fraction, int, num } from "../../training/cli/cli-options.js";
 import { loadEvaluationExamples, type EvaluationDataFlags } from "../../training/data/evaluation-examples.js";
 import { createRng, shuffleInPlace } from "../../training/random.js";
 import { DEFAULT_COSTS } from "../compare/cost-model.js";
-import { parseFrontier } from "../compare/frontier-spec.js";
 import { writeReport } from "../compare/report.js";
 import { runCompare } from "../compare/run-compare.js";
 import { childServers } from "../compare/server-starters.js";
-import { fromRange } from "../sim/latency-model.js";
+import { frontierFromFlags, withFrontierOptions, type FrontierOptionFlags } from "./frontier-options.js";
 
-interface CompareFlags extends EvaluationDataFlags {
+interface CompareFlags extends EvaluationDataFlags, FrontierOptionFlags {
   repository: string;
   limit?: number;
-  frontier: string;
-  frontierModel?: string;
-  apiKeyEnv?: string;
-  simModel: string;
-  simLatency: string;
-  simErrorRate: number;
   rate: number;
   thresholds?: string;
   capacitySeconds: number;
@@ -37,8 +30,7 @@ interface CompareFlags extends EvaluationDataFlags {
 const list = (value: string) => value.split(",").map((v) => num(v.trim()));
 
 export function registerCompare(bench: Command): void {
-  bench
-    .command("compare")
+  withFrontierOptions(bench.command("compare"))
     .description("Specialist only, frontier only and the cascade at several thresholds, through the real server: accuracy, latency under open-loop load, cost; writes a Markdown/JSON/SVG report.")
     .argument("<model>", "model folder name in the repository")
     .option("--repository <dir>", "model repository", "models")
@@ -49,12 +41,6 @@ export function registerCompare(bench: Command): void {
     .option("--label-field <name>", "label field in --data", "label")
     .option("--seed <n>", "split seed (default: the model's); also seeds the order and the simulation", int)
     .option("--limit <n>", "use at most this many examples (a seeded random sample)", int)
-    .option("--frontier <spec>", "sim, openai:<model>, anthropic:<model>, or an OpenAI-compatible base URL", "sim")
-    .option("--frontier-model <name>", "model name with a base URL")
-    .option("--api-key-env <name>", "environment variable with the frontier's key (default OPENAI_API_KEY / ANTHROPIC_API_KEY / FRONTIER_API_KEY)")
-    .option("--sim-model <name>", "sim: the model whose prices the simulated calls are charged at", "gpt-5")
-    .option("--sim-latency <p5,p95>", "sim: 5th and 95th percentile of the log-normal call latency, ms", "800,5000")
-    .option("--sim-error-rate <x>", "sim: share of wrong answers", num, 0.02)
     .option("--rate <n>", "open-loop arrival rate, requests per second", num, 20)
     .option("--thresholds <list>", "cascade thresholds (default 0.7,0.8,0.9,<model's>,0.97,0.99)")
     .option("--capacity-seconds <n>", "seconds of the closed-loop capacity measurement", num, 10)
@@ -72,9 +58,7 @@ export function registerCompare(bench: Command): void {
       const seed = flags.seed ?? 1;
       let examples = shuffleInPlace([...loaded.examples], createRng(seed));
       if (flags.limit !== undefined) examples = examples.slice(0, flags.limit);
-      const [p5, p95] = list(flags.simLatency);
-      if (p5 === undefined || p95 === undefined || !(p5 > 0 && p95 > p5)) throw new Error("--sim-latency must be <p5>,<p95> in ms with 0 < p5 < p95");
-      const frontier = parseFrontier(flags.frontier, { ...flags, simLatency: fromRange(p5, p95), seed });
+      const frontier = frontierFromFlags(flags, seed);
       const thresholds = flags.thresholds ? list(flags.thresholds) : await defaultThresholds(resolve(repository, model));
       const cli = fileURLToPath(new URL("../../server/cli/main.js", import.meta.url));
       const result = await runCompare({

@@ -41,3 +41,44 @@ export function costAccuracySpec(title: string, rows: Array<{ name: string; kind
     ],
   };
 }
+
+/** Metrics over an ordered stream, one panel each, a line per series; `markers` are vertical rules with labels. */
+export function timelineSpec(
+  title: string,
+  rows: Array<{ arrival: number; value: number; metric: string; series: string }>,
+  markers: { events: Array<{ arrival: number; label: string }>; phases: Array<{ arrival: number; label: string }> },
+): TopLevelSpec {
+  const { $schema, width, data } = frame(title, rows);
+  const metrics = [...new Set(rows.map((r) => r.metric))];
+  const x = { field: "arrival", type: "quantitative" as const };
+  const rules = [...markers.events, ...markers.phases];
+  // Events are named at the top of the first panel, phases at the top of the last, so their labels cannot collide.
+  const labels = (values: object[], angle: number) => ({
+    data: { values },
+    mark: { type: "text" as const, angle, align: (angle ? "right" : "left") as "right" | "left", baseline: "bottom" as const, dx: angle ? -2 : 3, dy: angle ? -2 : 12, fontSize: 9, color: "#555", y: 2 },
+    encoding: { x, text: { field: "label", type: "nominal" as const } },
+  });
+  return {
+    $schema,
+    title,
+    data,
+    vconcat: metrics.map((metric, i) => ({
+      width,
+      height: 150,
+      layer: [
+        {
+          transform: [{ filter: { field: "metric", equal: metric } }],
+          mark: { type: "line", point: { size: 18 } },
+          encoding: {
+            x: { ...x, title: i === metrics.length - 1 ? "arrivals (in order)" : null },
+            y: { field: "value", type: "quantitative", title: metric, scale: { zero: false }, axis: { format: ".0%" } },
+            color: { field: "series", type: "nominal", title: null },
+          },
+        },
+        { data: { values: rules }, mark: { type: "rule", strokeDash: [4, 3], color: "#888" }, encoding: { x } },
+        ...(i === 0 && markers.events.length ? [labels(markers.events, 270)] : []),
+        ...(i === metrics.length - 1 && markers.phases.length ? [labels(markers.phases, 0)] : []),
+      ],
+    })),
+  };
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createRequire } from "node:module";
-import { emailToText } from "../../training/data/mime.js";
+import { emailToText, parseEmail } from "../../training/data/mime.js";
 import { loadEmailCorpus } from "../../training/data/email-corpus.js";
 
 const require = createRequire(import.meta.url);
@@ -32,6 +32,12 @@ describe("email corpus loader", () => {
   it("keeps Subject + body and drops the headers, which leak the collection", async () => {
     const text = await emailToText(raw("easy-ham-1/00062"));
     expect(text).not.toMatch(/Return-Path|Received:|spamassassin\.taint\.org|Delivered-To/);
+  });
+
+  it("takes the arrival time from the newest Received header, not the sender's Date", async () => {
+    // "for <zzzz@localhost>; Mon,  2 Sep 2002 07:28:52 -0400 (EDT)": the comment is dropped, the zone kept.
+    expect((await parseEmail(raw("easy-ham-1/00062"))).receivedAt).toBe(Date.UTC(2002, 8, 2, 11, 28, 52));
+    expect((await parseEmail("Subject: no headers to speak of\n\nbody")).receivedAt).toBeUndefined();
   });
 
   it("labels the folders: spam-* as spam, *-ham-* as ham, folder as category", async () => {

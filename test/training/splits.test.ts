@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
 import type { LabelledExample } from "../../training/data/example.js";
 import { normaliseForDedup, randomSplits, temporalSplits } from "../../training/data/split.js";
+import { loadSplits } from "../../training/data/load-splits.js";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 function fixture(): LabelledExample[] {
   const out: LabelledExample[] = [];
@@ -52,5 +56,26 @@ describe("splits", () => {
     const s = temporalSplits(fixture().filter((e) => e.category), (e) => e.category!.endsWith("-1"), settings);
     expect(s.test.every((e) => e.category!.endsWith("-2"))).toBe(true);
     expect([...s.train, ...s.validation].every((e) => e.category!.endsWith("-1"))).toBe(true);
+  });
+
+  it("files: a validation file is used as it is and its texts are dropped from training; the test is carved", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "splits-"));
+    try {
+      const examples = fixture();
+      const jsonl = (xs: LabelledExample[]) => xs.map((e) => JSON.stringify(e)).join("\n") + "\n";
+      const validation = examples.slice(0, 30);
+      await writeFile(join(dir, "train.jsonl"), jsonl(examples));
+      await writeFile(join(dir, "validation.jsonl"), jsonl(validation));
+      const s = await loadSplits({ kind: "file", train: join(dir, "train.jsonl"), validation: join(dir, "validation.jsonl") }, settings);
+      expect(ids(s.validation)).toEqual(ids(validation));
+      const held = new Set(validation.map((e) => normaliseForDedup(e.text)));
+      expect(s.train.some((e) => held.has(normaliseForDedup(e.text)))).toBe(false);
+      expect(s.test.some((e) => held.has(normaliseForDedup(e.text)))).toBe(false);
+      // 320 rows: 20 copies and 30 validation texts removed, then 20% of the rest carved as test.
+      expect(s.train.length + s.test.length).toBe(270);
+      expect(s.test.length).toBe(54);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

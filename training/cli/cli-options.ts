@@ -21,19 +21,21 @@ export const fraction = (value: string) => {
 export interface DataFlags {
   data?: string;
   testData?: string;
+  validationData?: string;
   corpus?: string;
   textField: string;
   labelField: string;
   categoryField?: string;
 }
 
-export function dataSource(flags: DataFlags): DataSource {
+export function dataSource(flags: DataFlags): Extract<DataSource, { kind: "email" | "file" }> {
   if (flags.data && flags.corpus) throw new InvalidArgumentError("give either --data or --corpus, not both");
   if (flags.data) {
     return {
       kind: "file",
       train: flags.data,
       ...(flags.testData ? { test: flags.testData } : {}),
+      ...(flags.validationData ? { validation: flags.validationData } : {}),
       textField: flags.textField,
       labelField: flags.labelField,
       ...(flags.categoryField ? { categoryField: flags.categoryField } : {}),
@@ -55,6 +57,7 @@ export function withModelAndDataOptions(command: Command): Command {
     .option("--corpus <protocol>", "built-in data: email:random (stratified 80/20) or email:temporal (train *-1, test *-2)")
     .option("--data <file>", "labelled JSONL or CSV file (instead of --corpus)")
     .option("--test-data <file>", "separate labelled test file (default: 20% of --data)")
+    .option("--validation-data <file>", "separate labelled validation file for early stopping, calibration and the threshold (default: a share of --data)")
     .option("--text-field <name>", "text field in --data", "text")
     .option("--label-field <name>", "label field in --data", "label")
     .option("--category-field <name>", "optional field for per-category scores");

@@ -1,22 +1,16 @@
 import { resolve } from "node:path";
 import { trainingSummary } from "./training-summary.js";
 import { progressReporter } from "./progress-reporter.js";
-import { dataSource, fraction, int, num, withModelAndDataOptions } from "./cli-options.js";
+import { dataSource, fraction, int, num, withModelAndDataOptions, type DataFlags } from "./cli-options.js";
 import { InvalidArgumentError, type Command } from "commander";
 import { DEFAULT_TRAIN_OPTIONS, trainSpecialist } from "../train-specialist.js";
 import type { ThresholdTarget } from "../calibration/threshold.js";
 
-interface TrainFlags {
+interface TrainFlags extends DataFlags {
   name: string;
   version: string;
   output?: string;
-  corpus?: string;
-  data?: string;
-  testData?: string;
-  textField: string;
-  labelField: string;
   frontierPrompt?: string;
-  categoryField?: string;
   seed: number;
   validationFraction: number;
   dim: number;

@@ -1,6 +1,6 @@
 import { createRequire } from "node:module";
 import type { LabelledExample } from "./example.js";
-import { emailToText } from "./mime.js";
+import { parseEmail } from "./mime.js";
 
 interface CorpusRecord {
   id: string;
@@ -23,9 +23,11 @@ export async function loadEmailCorpus(options: { limitPerGroup?: number } = {}):
     const count = seen.get(record.group) ?? 0;
     if (options.limitPerGroup !== undefined && count >= options.limitPerGroup) continue;
     seen.set(record.group, count + 1);
+    const { text, receivedAt } = await parseEmail(record.text);
     out.push({
       id: `${record.group}/${record.id}`,
-      text: await emailToText(record.text),
+      text,
+      ...(receivedAt !== undefined ? { receivedAt } : {}),
       label: record.group.startsWith("spam") ? "spam" : "ham",
       category: record.group,
     });

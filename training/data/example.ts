@@ -4,6 +4,8 @@ export interface LabelledExample {
   text: string;
   label: string;
   category?: string;
+  /** Arrival time (ms since the epoch) when the data has one: the order a stream replays it in. */
+  receivedAt?: number;
 }
 
 export interface DatasetSplits {

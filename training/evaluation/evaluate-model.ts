@@ -1,5 +1,5 @@
 import { performance } from "node:perf_hooks";
-import { readManifest } from "../../server/models/manifest.js";
+import { readManifest, type ModelManifest } from "../../server/models/manifest.js";
 import { BACKENDS } from "../../server/models/model-registry.js";
 import { ServingMetrics } from "../../server/metrics/serving-metrics.js";
 import { ServingError } from "../../server/errors/registry.js";
@@ -21,6 +21,25 @@ export interface ModelEvaluation {
  * model that passes evaluation is exactly the model that serves.
  */
 export async function evaluateModelFolder(dir: string, examples: LabelledExample[], options: { workers?: number } = {}): Promise<ModelEvaluation> {
+  const started = performance.now();
+  const { manifest, predictions } = await predictWithModelFolder(dir, examples, options);
+  const kept = predictions.filter((p) => p.confidence >= manifest.threshold);
+  return {
+    model: manifest.name,
+    version: manifest.version,
+    report: classificationReport(predictions, manifest.labels),
+    escalationRate: 1 - kept.length / Math.max(1, predictions.length),
+    keptAccuracy: kept.filter((p) => p.gold === p.predicted).length / Math.max(1, kept.length),
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
+/** The model's prediction for each example, in order, from the serving backend. */
+export async function predictWithModelFolder(
+  dir: string,
+  examples: LabelledExample[],
+  options: { workers?: number } = {},
+): Promise<{ manifest: ModelManifest; predictions: Prediction[] }> {
   const manifest = await readManifest(dir);
   const factory = BACKENDS[manifest.format];
   if (!factory) throw new ServingError("ERR_MODEL_LOAD_FAILED", `no backend for format '${manifest.format}'`);
@@ -35,7 +54,6 @@ export async function evaluateModelFolder(dir: string, examples: LabelledExample
     workers: options.workers ?? 1,
     log: () => {},
   });
-  const started = performance.now();
   try {
     const chunk = manifest.limits.maxInputsPerRequest;
     const predictions: Prediction[] = [];
@@ -52,15 +70,7 @@ export async function evaluateModelFolder(dir: string, examples: LabelledExample
       );
     }
     await Promise.all(jobs);
-    const kept = predictions.filter((p) => p.confidence >= manifest.threshold);
-    return {
-      model: manifest.name,
-      version: manifest.version,
-      report: classificationReport(predictions, manifest.labels),
-      escalationRate: 1 - kept.length / Math.max(1, predictions.length),
-      keptAccuracy: kept.filter((p) => p.gold === p.predicted).length / Math.max(1, kept.length),
-      seconds: (performance.now() - started) / 1000,
-    };
+    return { manifest, predictions };
   } finally {
     await backend.dispose();
   }

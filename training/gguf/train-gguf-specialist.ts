@@ -11,7 +11,7 @@ import { calibrateAndReport } from "../calibration/calibrate-and-report.js";
 import type { ThresholdTarget } from "../calibration/threshold.js";
 import type { DatasetSplits, LabelledExample } from "../data/example.js";
 import { hashExamples } from "../data/hash.js";
-import { loadSplits, type DataSource } from "../data/load-splits.js";
+import { describeSource, loadSplits, type DataSource } from "../data/load-splits.js";
 import { writeModelCard } from "../model-folder/model-card.js";
 import type { TrainingMetrics } from "../model-folder/training-metrics.js";
 import { writeGguf } from "./gguf-writer.js";
@@ -169,7 +169,7 @@ export async function trainGgufSpecialist(options: TrainGgufOptions): Promise<Tr
     const metrics: TrainingMetrics = {
       model: { name: options.name, version: options.version, labels, shape: data.shape, vocabulary: data.shape.vocab, parameters },
       data: {
-        source: options.data.kind === "email" ? `email corpus (${options.data.protocol})` : `file ${options.data.train}`,
+        source: describeSource(options.data),
         protocol: splits.protocol,
         sizes: { train: splits.train.length, validation: splits.validation.length, test: splits.test.length },
         duplicatesRemoved: splits.duplicatesRemoved,
