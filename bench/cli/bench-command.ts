@@ -4,6 +4,8 @@ import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { registerCompare } from "./compare-command.js";
 import { registerFlywheel } from "./flywheel-command.js";
+import { registerFuzz } from "./fuzz-command.js";
+import { registerSoak } from "./soak-command.js";
 
 /** Benchmarks are scripts that own their process (they start servers and load generators): run them as children. */
 function runScript(name: string, args: string[]): Promise<void> {
@@ -45,4 +47,6 @@ export function registerBench(program: Command): void {
     });
   registerCompare(bench);
   registerFlywheel(bench);
+  registerFuzz(bench);
+  registerSoak(bench);
 }

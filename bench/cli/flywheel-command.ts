@@ -30,7 +30,7 @@ export function registerFlywheel(bench: Command): void {
     .option("--name <model>", "name of the model the loop trains and serves", "email-spam-drift")
     .option("--order <order>", "period-2 order: received (arrival time) or shuffled (seeded)", "received")
     .option("--seed <n>", "seed of the period-1 split, training, the shuffled order and the simulation", int, 1)
-    .option("--every <n>", "answered escalations between two retrainings", int, 100)
+    .option("--every <n>", "answered escalations between two retrainings", int, 50)
     .option("--target-accuracy <x>", "validation accuracy each version's threshold keeps (train --target-accuracy)", fraction, 0.995)
     .option("--recent-holdout <n>", "newest escalations kept out of a round's training for its gate", int, 20)
     .option("--margin <x>", "largest drop the gate allows on any gated score (absolute)", fraction, 0.01)

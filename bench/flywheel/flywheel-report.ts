@@ -6,6 +6,16 @@ import type { FlywheelResult, VariantResult } from "./run-flywheel.js";
 const pct = (x: number, digits = 2) => `${(x * 100).toFixed(digits)}%`;
 const met = (ok: boolean) => (ok ? "**met**" : "**not met**");
 
+/** How version 1, never retrained, did on the same half: what the loop's figures are to be read against. */
+function baselineLine(r: FlywheelResult): string {
+  const h = r.variants.find((v) => v.name === "no retraining")!.secondHalf;
+  const all = h.specialistAccuracy >= 0.97 && h.servedAccuracy >= 0.99 && h.escalationRate <= 0.2;
+  return (
+    `Without retraining, version 1 scores ${pct(h.specialistAccuracy)} alone and ${pct(h.servedAccuracy)} in the cascade with ${pct(h.escalationRate, 1)} escalated on the same half: ` +
+    (all ? "it meets the targets too, so on this order the loop's gain is the difference, not the targets." : "it does not meet the targets; the loop is what does.")
+  );
+}
+
 /** The report as Markdown; `chart` is the timeline SVG's file name, written beside it. */
 export function flywheelMarkdown(r: FlywheelResult, chart: string): string {
   const s = r.settings;
@@ -41,13 +51,15 @@ export function flywheelMarkdown(r: FlywheelResult, chart: string): string {
     `- cascade ≥ 99%: ${met(r.targets.cascadeMet)} (${pct(r.targets.cascade)})`,
     `- escalation ≤ 20%: ${met(r.targets.escalationMet)} (${pct(r.targets.escalation, 1)})`,
     "",
+    baselineLine(r),
+    "",
     "## Rounds",
     "",
     "| candidate | against | started at arrival | done at arrival | escalations exported | trained on | gate | export s | train s | gate s |",
     "|---|---|---|---|---|---|---|---|---|---|",
     ...retraining.steps.map((step) => {
-      const failed = step.gate.checks.filter((c) => !c.passed).map((c) => c.metric);
-      const gate = step.passed ? "passed, swapped in" : `failed (${failed.join(", ")}), discarded`;
+      const failed = step.gate.checks.filter((c) => !c.passed).map((c) => `${c.metric} ${c.baseline.toFixed(3)} → ${c.candidate.toFixed(3)}`);
+      const gate = step.passed ? "passed, swapped in" : `failed (${failed.join("; ")}), discarded`;
       return `| ${step.candidate} | ${step.baseline} | ${step.startedAt} | ${step.finishedAt} | ${step.exported} | ${step.trainedOn} | ${gate} | ${step.seconds.export.toFixed(1)} | ${step.seconds.train.toFixed(1)} | ${step.seconds.gate.toFixed(1)} |`;
     }),
     "",

@@ -29,7 +29,7 @@ export interface LoadOptions {
   warmupSeconds?: number;
 }
 
-function histogram() {
+export function histogram() {
   // Microseconds, up to 60 s, 3 significant digits.
   return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false });
 }
@@ -103,7 +103,8 @@ export async function openLoop(options: LoadOptions, ratePerSecond: number, maxC
   const warmup = (options.warmupSeconds ?? 1) * ratePerSecond;
   const total = Math.round((options.durationSeconds + (options.warmupSeconds ?? 1)) * ratePerSecond);
   const start = performance.now();
-  const inFlight: Promise<void>[] = [];
+  // Only the unanswered requests are kept: a long run must not hold every settled promise.
+  const inFlight = new Set<Promise<void>>();
   let measuredStart = 0;
   for (let i = 0; i < total; i++) {
     const due = start + (i * 1000) / ratePerSecond;
@@ -113,18 +114,18 @@ export async function openLoop(options: LoadOptions, ratePerSecond: number, maxC
     const body = options.bodies[i % options.bodies.length]!;
     const measured = i >= warmup;
     if (measured && !measuredStart) measuredStart = due;
-    inFlight.push(
-      sendReading(pool, options.path, body)
-        .catch((error: Error) => ({ status: 0, text: error.message }))
-        .then(({ status, text }) => {
-          const latencyMs = performance.now() - due;
-          onResponse?.(i, status, text, latencyMs);
-          if (!measured) return;
-          requests++;
-          if (status !== 200) errors++;
-          h.recordValue(Math.max(1, Math.round(latencyMs * 1000)));
-        }),
-    );
+    const pending: Promise<void> = sendReading(pool, options.path, body)
+      .catch((error: Error) => ({ status: 0, text: error.message }))
+      .then(({ status, text }) => {
+        inFlight.delete(pending);
+        const latencyMs = performance.now() - due;
+        onResponse?.(i, status, text, latencyMs);
+        if (!measured) return;
+        requests++;
+        if (status !== 200) errors++;
+        h.recordValue(Math.max(1, Math.round(latencyMs * 1000)));
+      });
+    inFlight.add(pending);
   }
   await Promise.all(inFlight);
   const seconds = (performance.now() - measuredStart) / 1000;

@@ -91,6 +91,11 @@ export const LedgerSettings = z
     path: z.string().min(1).default("data/ledger.sqlite"),
     /** Store request texts with their records (needed by `export`); off by default: only a hash is kept. */
     storeInputs: z.boolean().default(false),
+    /**
+     * Largest size of the ledger file, MiB (unset: no limit but the disk's). When it is reached, new records fail
+     * like on a full disk: requests are still answered, `specialist_ledger_write_errors_total` counts the lost records.
+     */
+    maxSizeMb: z.number().positive().optional(),
   })
   .strict();
 

@@ -40,7 +40,7 @@ export async function createCascade(config: Readonly<ServerConfig>, registry: Mo
   }
   let ledger: Ledger;
   try {
-    ledger = new Ledger(config.ledger.path);
+    ledger = new Ledger(config.ledger.path, config.ledger.maxSizeMb === undefined ? {} : { maxBytes: config.ledger.maxSizeMb * 2 ** 20 });
   } catch (error) {
     throw new ServingError("ERR_CONFIG_INVALID", `ledger.path: cannot open ${config.ledger.path}: ${(error as Error).message}`);
   }

@@ -39,7 +39,11 @@ export async function buildApp(context: ServerContext, logger: Logger): Promise<
 
   app.addHook("onRequest", async (request, reply) => {
     metrics.inFlight.inc();
-    reply.raw.once("close", () => metrics.inFlight.dec());
+    const leave = lifecycle.enter();
+    reply.raw.once("close", () => {
+      metrics.inFlight.dec();
+      leave();
+    });
     reply.header("x-request-id", request.id);
     if (lifecycle.shuttingDown && request.url.startsWith("/v1/")) throw new ServingError("ERR_SHUTTING_DOWN");
     if (!PUBLIC_PATHS.has(request.url.split("?")[0]!)) request.tenant = context.cascade.tenants.authenticate(request.headers.authorization);

@@ -1,3 +1,4 @@
+import type { Lifecycle } from "./lifecycle.js";
 import type { ServerConfig } from "../config/schema.js";
 import type { ServingMetrics } from "../metrics/serving-metrics.js";
 import type { ModelRegistry } from "../models/model-registry.js";
@@ -13,7 +14,7 @@ export interface ServerContext {
   metrics: ServingMetrics;
   cascade: Cascade;
   cache: ResponseCache<CascadeResult>;
-  lifecycle: { shuttingDown: boolean };
+  lifecycle: Lifecycle;
 }
 
 declare module "fastify" {

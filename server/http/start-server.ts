@@ -7,6 +7,7 @@ import { createCascade, type Cascade } from "../escalation/create-cascade.js";
 import { ResponseCache } from "../cache/response-cache.js";
 import { buildApp } from "./build-app.js";
 import type { ServerContext } from "./server-context.js";
+import { Lifecycle } from "./lifecycle.js";
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -20,7 +21,7 @@ export interface RunningServer {
 /** Loads the models, then listens. Nothing here is global: tests start several servers side by side. */
 export async function startServer(config: Readonly<ServerConfig>): Promise<RunningServer> {
   const metrics = new ServingMetrics({ defaultMetrics: config.metrics.defaultMetrics });
-  const lifecycle = { shuttingDown: false };
+  const lifecycle = new Lifecycle();
   const logger = pino({ level: config.server.logLevel });
   const log = (level: "info" | "warn" | "error", message: string) => logger[level](message);
   const registry = await ModelRegistry.load(config, metrics, log);
@@ -48,7 +49,10 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
       const grace = setTimeout(() => app.server.closeAllConnections(), config.server.shutdownGraceMs);
       grace.unref();
       try {
-        await Promise.race([registry.drain(), new Promise((resolve) => setTimeout(resolve, config.server.shutdownGraceMs).unref())]);
+        // The listener stays open while queued and in-flight work finishes: /readyz answers 503 shutting_down and new
+        // /v1 requests 503 ERR_SHUTTING_DOWN with `connection: close`, so load balancers and callers see why.
+        const drained = Promise.all([registry.drain(), lifecycle.idle()]);
+        await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, config.server.shutdownGraceMs).unref())]);
         await app.close();
       } finally {
         clearTimeout(grace);

@@ -77,13 +77,18 @@ export class Ledger {
   private readonly insertEscalation: Database.Statement;
   private readonly insertReview: Database.Statement;
 
-  constructor(path: string) {
+  constructor(path: string, options: { maxBytes?: number } = {}) {
     if (path !== ":memory:") mkdirSync(dirname(resolve(path)), { recursive: true });
     this.db = new Database(path);
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = NORMAL");
     this.db.pragma("busy_timeout = 5000");
     this.db.exec(SCHEMA);
+    if (options.maxBytes !== undefined) {
+      // SQLite then fails a write past the cap with SQLITE_FULL, the same error a full disk gives.
+      const pageSize = this.db.pragma("page_size", { simple: true }) as number;
+      this.db.pragma(`max_page_count = ${Math.max(1, Math.floor(options.maxBytes / pageSize))}`);
+    }
     const insert = (table: string, keys: string[]) =>
       this.db.prepare(`INSERT INTO ${table} (${keys.map(snake).join(", ")}) VALUES (${keys.map((k) => `@${k}`).join(", ")})`);
     this.insertEscalation = insert("escalations", [
