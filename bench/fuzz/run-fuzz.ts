@@ -82,7 +82,10 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzSummary> {
     kind.requests++;
     kind.statuses[status] = (kind.statuses[status] ?? 0) + 1;
     summary.statuses[status] = (summary.statuses[status] ?? 0) + 1;
-    const problem = status === 0 ? `connection failed: ${body}` : problemWith(status, body);
+    // Refusing an oversized body may close the connection while the client is still writing it (RFC 9110 §15.5.14
+    // allows it): the client then sees EPIPE or a reset instead of the 413. That is a refusal, not a failure.
+    const closedEarly = status === 0 && request.kind === "oversized" && /EPIPE|ECONNRESET|UND_ERR_SOCKET/.test(body);
+    const problem = status === 0 && !closedEarly ? `connection failed: ${body}` : problemWith(status, body);
     if (!problem) return;
     summary.failureCount++;
     if (summary.failures.length < 50) {

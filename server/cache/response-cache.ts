@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { LRUCache } from "lru-cache";
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { ModelManifest } from "../models/manifest.js";
@@ -37,7 +38,9 @@ export class ResponseCache<V extends object> {
   }
 
   private key(tenant: string, manifest: ModelManifest, text: string): string {
-    return `${tenant}\u0000${manifest.name}@${manifest.version}\u0000${normaliseInput(text)}`;
+    // A digest, not the text: entries are counted, and 10,000 keys of 100,000-character inputs would hold gigabytes.
+    const digest = createHash("sha256").update(normaliseInput(text)).digest("base64");
+    return `${tenant}\u0000${manifest.name}@${manifest.version}\u0000${digest}`;
   }
 
   get(tenant: string, manifest: ModelManifest, text: string): V | undefined {

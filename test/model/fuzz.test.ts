@@ -51,7 +51,10 @@ describe("fuzz: 3,000 malformed requests from a fixed seed", () => {
     expect(Object.keys(summary.byKind).sort()).toEqual([...FUZZ_KINDS].sort());
     const refused = Object.entries(summary.statuses).filter(([s]) => Number(s) >= 400).reduce((n, [, c]) => n + c, 0);
     expect(refused / summary.requests).toBeGreaterThan(0.8);
-    expect(summary.byKind.oversized!.statuses["413"]).toBe(summary.byKind.oversized!.requests);
+    // An oversized body gets 413, or (allowed) its connection is closed while the client still writes it.
+    const oversized = summary.byKind.oversized!;
+    expect(oversized.statuses["413"]).toBeGreaterThan(0);
+    expect((oversized.statuses["413"] ?? 0) + (oversized.statuses["0"] ?? 0)).toBe(oversized.requests);
   });
 
   it("keeps serving, with memory steady", async () => {
