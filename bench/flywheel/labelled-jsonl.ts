@@ -1,5 +1,6 @@
 import { readFile, writeFile } from "node:fs/promises";
 import type { LabelledExample } from "../../training/data/example.js";
+import type { ExportedExample } from "../../training/data/ledger-export.js";
 
 /** Writes examples as the JSONL `train --data` and `eval --data` read. */
 export async function writeLabelledJsonl(path: string, examples: LabelledExample[]): Promise<void> {
@@ -8,10 +9,10 @@ export async function writeLabelledJsonl(path: string, examples: LabelledExample
 }
 
 /** Reads the JSONL `specialist export` writes. */
-export async function readExported(path: string): Promise<Array<{ text: string; label: string; time: string }>> {
+export async function readExported(path: string): Promise<ExportedExample[]> {
   const content = await readFile(path, "utf8");
   return content
     .split("\n")
     .filter((line) => line.trim())
-    .map((line) => JSON.parse(line) as { text: string; label: string; time: string });
+    .map((line) => JSON.parse(line) as ExportedExample);
 }

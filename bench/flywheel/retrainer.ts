@@ -1,9 +1,9 @@
-import { readFile, rename, mkdir } from "node:fs/promises";
+import { mkdir, readFile, rename } from "node:fs/promises";
 import { join } from "node:path";
 import type { LabelledExample } from "../../training/data/example.js";
 import type { GateResult } from "../../training/evaluation/regression-gate.js";
 import { readExported, writeLabelledJsonl } from "./labelled-jsonl.js";
-import { mustRunSpecialistCli, runSpecialistCli, type SpecialistCli } from "./specialist-cli.js";
+import { mustRunSpecialistCli, runSpecialistCli, trainVersion, type SpecialistCli } from "./specialist-cli.js";
 
 export interface RetrainSettings {
   cli: SpecialistCli;
@@ -110,11 +110,10 @@ export class Retrainer {
     ]);
 
     const candidateDir = join(s.modelDir, candidate);
-    const training = await mustRunSpecialistCli(s.cli, [
-      "train", "--name", s.model, "--version", candidate, "-o", candidateDir,
-      "--data", trainFile, "--validation-data", s.validationFile, "--test-data", gateFile,
-      "--seed", String(s.seed), "--frontier-prompt", s.frontierPrompt, "--target-accuracy", String(s.targetAccuracy), "--no-progress",
-    ]);
+    const training = await trainVersion(s.cli, {
+      name: s.model, version: candidate, output: candidateDir, data: trainFile, validation: s.validationFile, test: gateFile,
+      seed: s.seed, frontierPrompt: s.frontierPrompt, targetAccuracy: s.targetAccuracy,
+    });
     const gateReport = join(s.workDir, `gate-${candidate}.json`);
     const gating = await runSpecialistCli(s.cli, [
       "eval", candidate, "--repository", s.modelDir, "--data", gateFile, "--category-field", "category",

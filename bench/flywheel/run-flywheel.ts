@@ -12,7 +12,7 @@ import { SimFrontier } from "../sim/sim-frontier.js";
 import { loadDriftData, type ArrivalOrder } from "./drift-data.js";
 import { writeLabelledJsonl } from "./labelled-jsonl.js";
 import { Retrainer, type RetrainStep } from "./retrainer.js";
-import { mustRunSpecialistCli, type SpecialistCli } from "./specialist-cli.js";
+import { trainVersion, type SpecialistCli } from "./specialist-cli.js";
 import { Stream, type Arrival } from "./stream.js";
 import { score, timeline, type TimelinePoint } from "./timeline.js";
 
@@ -83,11 +83,10 @@ export async function runFlywheel(options: FlywheelOptions): Promise<FlywheelRes
   const repository = join(work, "models");
   const modelDir = join(repository, options.model);
   log(`training version 1 on period 1 (${data.period1.train.length} train, ${data.period1.validation.length} validation)`);
-  await mustRunSpecialistCli(options.cli, [
-    "train", "--name", options.model, "--version", "1", "-o", join(modelDir, "1"),
-    "--data", files.train, "--validation-data", files.validation, "--test-data", files.golden,
-    "--seed", String(options.seed), "--frontier-prompt", options.frontierPrompt, "--target-accuracy", String(options.targetAccuracy), "--no-progress",
-  ]);
+  await trainVersion(options.cli, {
+    name: options.model, version: "1", output: join(modelDir, "1"), data: files.train, validation: files.validation, test: files.golden,
+    seed: options.seed, frontierPrompt: options.frontierPrompt, targetAccuracy: options.targetAccuracy,
+  });
   const v1 = JSON.parse(await readFile(join(modelDir, "1", "metrics.json"), "utf8")) as TrainingMetrics;
   const manifest = await readManifest(join(modelDir, "1"));
   const prompt = await loadFrontierPrompt(join(modelDir, "1"), manifest.escalation.prompt, manifest.labels);

@@ -31,3 +31,25 @@ export async function mustRunSpecialistCli(cli: SpecialistCli, args: string[]): 
   if (run.code !== 0) throw new Error(`specialist ${args[0]} exited with ${run.code}:\n${run.output.slice(-2000)}`);
   return run;
 }
+
+/** What `specialist train` needs to write one version of a flywheel model. */
+export interface VersionTraining {
+  name: string;
+  version: string;
+  output: string;
+  data: string;
+  validation: string;
+  test: string;
+  seed: number;
+  frontierPrompt: string;
+  targetAccuracy: number;
+}
+
+/** Trains one version with the fixed validation file, so every version's threshold is chosen on the same data. */
+export function trainVersion(cli: SpecialistCli, t: VersionTraining): Promise<CliRun> {
+  return mustRunSpecialistCli(cli, [
+    "train", "--name", t.name, "--version", t.version, "-o", t.output,
+    "--data", t.data, "--validation-data", t.validation, "--test-data", t.test,
+    "--seed", String(t.seed), "--frontier-prompt", t.frontierPrompt, "--target-accuracy", String(t.targetAccuracy), "--no-progress",
+  ]);
+}

@@ -19,10 +19,6 @@ export class Lifecycle {
     };
   }
 
-  get inFlight(): number {
-    return this.active;
-  }
-
   /** Resolves when no request is being answered. */
   idle(): Promise<void> {
     return this.active === 0 ? Promise.resolve() : new Promise((resolve) => this.waiters.push(resolve));
