@@ -4,6 +4,8 @@ import { once } from "node:events";
 export interface ChildServer {
   origin: string;
   process: ChildProcess;
+  /** Everything the process has written to stdout and stderr so far. */
+  output(): string;
   stop(): Promise<void>;
 }
 
@@ -25,6 +27,7 @@ export async function startChild(args: string[], portPattern: RegExp, env: NodeJ
   return {
     origin: `http://127.0.0.1:${port}`,
     process: child,
+    output: () => output,
     stop: async () => {
       if (child.exitCode !== null) return;
       child.kill("SIGTERM");

@@ -29,6 +29,8 @@ export interface PlacementInfo {
   workers: number;
   threadsPerWorker: number;
   fallbackReason?: string;
+  /** A model with `replicas`: where each copy runs. */
+  replicas?: PlacementInfo[];
 }
 
 /** A loaded model version behind its scheduler. The HTTP layer sees models only through this. */
@@ -53,6 +55,8 @@ export interface BackendContext {
   /** Worker threads this model may use (already resolved from `workers: auto`). */
   workers: number;
   log: (level: "info" | "warn", message: string) => void;
+  /** Set when this backend is one replica of several: the devices of all of them. */
+  replicaDevices?: readonly string[];
 }
 
 export type BackendFactory = (context: BackendContext) => Promise<ModelBackend>;

@@ -1,7 +1,26 @@
 import { z } from "zod";
-import { BatchingSettings, Device, EscalationPolicy, GgufSettings, InputLimits } from "../models/manifest.js";
+import { BatchingSettings, Device, EscalationPolicy, GgufSettings, InputLimits, Replicas } from "../models/manifest.js";
 import { overridable } from "./overridable.js";
 import { AuthSettings, CacheSettings, EscalationSettings, LedgerSettings } from "./escalation-schema.js";
+
+/** The optional evaluation gate of a reload, a canary start or a watched new version. */
+export const ReloadGateSettings = z
+  .object({
+    /** Golden file (JSONL or CSV: `text`, `label`, optional `category`), read again at each reload. */
+    golden: z.string().min(1),
+    /** Largest absolute drop allowed in accuracy, macro-F1, any label's F1 or any category's accuracy. */
+    margin: z.number().min(0).max(1).default(0.01),
+  })
+  .strict();
+
+/** A candidate version that takes a share of the traffic from start-up. */
+export const CanarySettings = z
+  .object({
+    version: z.string().min(1),
+    /** Share of requests (0–1) the candidate answers. */
+    share: z.number().min(0).max(1),
+  })
+  .strict();
 
 /** Per-model settings that the operator may change without touching the model folder. */
 export const ModelOverride = z
@@ -11,12 +30,21 @@ export const ModelOverride = z
     batching: overridable(BatchingSettings).optional(),
     limits: overridable(InputLimits).optional(),
     device: Device.optional(),
+    /** Copies of the model across devices (e.g. cuda:0, cuda:1, cpu); replaces `device` when set. */
+    replicas: Replicas.optional(),
     threshold: z.number().min(0).max(1).optional(),
     escalation: overridable(EscalationPolicy).optional(),
     /** GGUF models: sequences, threads, context size, GPU layers for this host. */
     gguf: overridable(GgufSettings).optional(),
+    gate: ReloadGateSettings.optional(),
+    canary: CanarySettings.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((override, ctx) => {
+    if (override.canary && override.version === override.canary.version) {
+      ctx.addIssue({ code: "custom", path: ["canary", "version"], message: `the canary must be another version than the one served (${override.version})` });
+    }
+  });
 
 export function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || /^127(\.\d{1,3}){3}$/.test(host);
@@ -48,6 +76,11 @@ export const ModelsSettings = z
     /** Stop start-up when a model fails to load (Triton's default); false serves the others and reports the failure. */
     exitOnLoadError: z.boolean().default(true),
     overrides: z.record(z.string(), ModelOverride).default({}),
+    /**
+     * Polls the repository this often (ms) and reloads a served model when a higher version folder appears (through
+     * its gate when one is set); 0 turns watching off. Models with a pinned version or a running canary are left alone.
+     */
+    watchIntervalMs: z.number().int().min(0).default(0),
   })
   .strict();
 
@@ -89,3 +122,4 @@ export const ServerConfig = z
 export type ServerConfig = z.infer<typeof ServerConfig>;
 export type ServerConfigInput = z.input<typeof ServerConfig>;
 export type ModelOverride = z.infer<typeof ModelOverride>;
+export type ReloadGateSettings = z.infer<typeof ReloadGateSettings>;

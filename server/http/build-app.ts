@@ -9,6 +9,7 @@ import { adminRoutes } from "./routes/admin.js";
 import { completionRoutes } from "./routes/completions.js";
 import { healthRoutes } from "./routes/health.js";
 import { modelsRoute } from "./routes/models.js";
+import { modelVersionRoutes } from "./routes/model-versions.js";
 import type { ServerContext } from "./server-context.js";
 
 const PACKAGE_VERSION = "0.1.0";
@@ -77,6 +78,7 @@ export async function buildApp(context: ServerContext, logger: Logger): Promise<
   await app.register(modelsRoute, { context });
   await app.register(classifyRoute, { context });
   await app.register(adminRoutes, { context });
+  await app.register(modelVersionRoutes, { context });
   await app.register(completionRoutes, { context });
   return app;
 }

@@ -40,6 +40,7 @@ const FinishReason = z.enum(["stop", "length"]);
 /** Not OpenAI's: who answered, and the escalation when the specialist's JSON failed its schema. */
 const Provenance = {
   served_by: z.enum(["specialist", "frontier"]),
+  version: z.string().describe("The model version that answered (a streamed answer has it in the x-model-version header)."),
   escalation: z
     .object({ reason: z.literal("output_invalid"), provider: z.string(), frontier_model: z.string(), cost_usd: z.number(), latency_ms: z.number() })
     .optional(),

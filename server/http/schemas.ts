@@ -65,6 +65,8 @@ export const ClassifyResponse = z.object({
   }),
 });
 
+const Placement = z.object({ provider: z.string(), device: z.string(), workers: z.number(), threads_per_worker: z.number() });
+
 export const ModelDescription = z.object({
   name: z.string(),
   version: z.string(),
@@ -74,9 +76,8 @@ export const ModelDescription = z.object({
   threshold: z.number(),
   status: z.enum(["loading", "ready", "failed"]),
   error: z.object({ code: z.string(), message: z.string() }).optional(),
-  placement: z
-    .object({ provider: z.string(), device: z.string(), workers: z.number(), threads_per_worker: z.number() })
-    .optional(),
+  placement: Placement.extend({ replicas: z.array(Placement).optional().describe("A model with replicas: where each copy runs.") }).optional(),
+  canary: z.object({ version: z.string(), share: z.number() }).optional().describe("A candidate version answering this share of classification requests."),
   limits: z.object({ max_tokens: z.number(), max_chars: z.number(), max_inputs_per_request: z.number() }),
   batching: z.object({ max_batch_size: z.number(), max_queue_delay_ms: z.number(), max_queue_size: z.number() }),
 });

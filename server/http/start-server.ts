@@ -8,6 +8,7 @@ import { ResponseCache } from "../cache/response-cache.js";
 import { buildApp } from "./build-app.js";
 import type { ServerContext } from "./server-context.js";
 import { Lifecycle } from "./lifecycle.js";
+import { RepositoryWatcher } from "../models/repository-watcher.js";
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -38,6 +39,8 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
     await registry.dispose();
     throw error;
   }
+  const watcher = new RepositoryWatcher(registry, config, log);
+  watcher.start();
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : config.server.port;
   const host = config.server.host.includes(":") ? `[${config.server.host}]` : config.server.host;
@@ -46,6 +49,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
   const close = () =>
     (closing ??= (async () => {
       lifecycle.shuttingDown = true;
+      watcher.stop();
       const grace = setTimeout(() => app.server.closeAllConnections(), config.server.shutdownGraceMs);
       grace.unref();
       try {

@@ -70,6 +70,34 @@ export class ServingMetrics {
     registers: [this.registry],
   });
 
+  readonly replicaInputs = new Counter({
+    name: "specialist_replica_inputs_total",
+    help: "Inputs sent to each replica of a model with replicas, by model and replica (index:device).",
+    labelNames: ["model", "replica"] as const,
+    registers: [this.registry],
+  });
+
+  readonly canaryComparisons = new Counter({
+    name: "specialist_canary_comparisons_total",
+    help: "Canary inputs also classified by the current version, by model, candidate version and whether the labels agreed.",
+    labelNames: ["model", "version", "agreed"] as const,
+    registers: [this.registry],
+  });
+
+  readonly canaryRequests = new Counter({
+    name: "specialist_canary_requests_total",
+    help: "Requests routed to a canary version, by model, version and outcome (answered, or failed and answered by the current version).",
+    labelNames: ["model", "version", "outcome"] as const,
+    registers: [this.registry],
+  });
+
+  readonly reloads = new Counter({
+    name: "specialist_model_reloads_total",
+    help: "Version changes attempted, by model, trigger (admin, watch, promote) and result (swapped, load_failed, gate_failed).",
+    labelNames: ["model", "trigger", "result"] as const,
+    registers: [this.registry],
+  });
+
   readonly tokens = new Counter({
     name: "specialist_tokens_total",
     help: "Tokens processed by the model.",

@@ -9,6 +9,34 @@ export const Device = z
   .string()
   .regex(/^(auto|cpu|cuda(:\d+)?)$/, "must be auto, cpu, cuda or cuda:<device id>");
 
+/** One copy of a model on one device. */
+export const Replica = z
+  .object({
+    device: Device,
+    /** ONNX: worker threads (each with its own session) on this device. GGUF: 1 (a replica is one context with `gguf.sequences` sequences). */
+    workers: z.number().int().min(1).max(256).default(1),
+  })
+  .strict();
+
+/** `cuda` and `cuda:0` are the same GPU. */
+export function deviceKey(device: string): string {
+  return device === "cuda" ? "cuda:0" : device;
+}
+
+/** Copies of a model across devices (e.g. cuda:0, cuda:1, cpu); requests go to the least loaded one. */
+export const Replicas = z
+  .array(Replica)
+  .min(1)
+  .max(16)
+  .superRefine((replicas, ctx) => {
+    const seen = new Set<string>();
+    replicas.forEach((r, i) => {
+      const key = deviceKey(r.device);
+      if (seen.has(key)) ctx.addIssue({ code: "custom", path: [i, "device"], message: `device '${r.device}' appears twice: give one replica more workers instead` });
+      seen.add(key);
+    });
+  });
+
 export const BatchingSettings = z
   .object({
     /** Largest batch handed to one worker. */
@@ -104,6 +132,8 @@ export const ModelManifest = z
     escalation: EscalationPolicy.default(EscalationPolicy.parse({})),
     cost: CostSettings.default({}),
     device: Device.default("auto"),
+    /** Copies across devices; when set, it replaces `device` and `batching.workers`. */
+    replicas: Replicas.optional(),
     gguf: GgufSettings.optional(),
   })
   .strict()
@@ -111,6 +141,20 @@ export const ModelManifest = z
     if (m.gguf && m.format !== "gguf") ctx.addIssue({ code: "custom", path: ["gguf"], message: "only for format gguf" });
     for (const label of Object.keys(m.gguf?.labelTexts ?? {})) {
       if (!m.labels.includes(label)) ctx.addIssue({ code: "custom", path: ["gguf", "labelTexts", label], message: `not one of the labels (${m.labels.join(", ")})` });
+    }
+    if (m.format === "gguf" && m.replicas) {
+      m.replicas.forEach((r, i) => {
+        if (r.workers !== 1) ctx.addIssue({ code: "custom", path: ["replicas", i, "workers"], message: "a GGUF replica is one llama.cpp context: raise gguf.sequences for more parallel requests" });
+      });
+      // node-llama-cpp 3.21 cannot pin a model to one GPU: llama.cpp spreads it over every visible CUDA device.
+      const gpus = m.replicas.filter((r) => r.device !== "cpu");
+      if (gpus.length > 1) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["replicas"],
+          message: `a GGUF model can have one GPU replica (it uses the GPUs in CUDA_VISIBLE_DEVICES) and one cpu replica; got ${gpus.map((r) => r.device).join(", ")}: run one server per GPU with CUDA_VISIBLE_DEVICES=<id> instead`,
+        });
+      }
     }
     if (new Set(m.labels).size !== m.labels.length) {
       ctx.addIssue({ code: "custom", path: ["labels"], message: "labels must be unique" });

@@ -2,28 +2,26 @@ import { availableParallelism } from "node:os";
 import { sep } from "node:path";
 import type { ServerConfig } from "../config/schema.js";
 import { ServingError } from "../errors/registry.js";
-import type { BackendFactory, ModelBackend } from "../backends/backend.js";
-import { createGgufBackend } from "../backends/gguf/gguf-backend.js";
-import { createOnnxBackend } from "../backends/onnx/onnx-backend.js";
+import type { ModelBackend } from "../backends/backend.js";
+import { createBackend } from "../backends/replica-set.js";
 import type { ServingMetrics } from "../metrics/serving-metrics.js";
 import type { ModelManifest } from "./manifest.js";
 import { applyOverride, pickVersion, scanRepository, type ModelEntry } from "./repository.js";
+import { BACKENDS, type Log } from "./backends.js";
+import { Canary, type CanaryReport, type Routed } from "./canary.js";
+import type { ReloadGateOutcome } from "./reload-gate.js";
+import { groupByName, VersionLoader, type LoadRequest } from "./version-loader.js";
 
-/** Backends by manifest `format`. A new backend is one line here; the HTTP layer never changes. */
-export const BACKENDS: Partial<Record<ModelManifest["format"], BackendFactory>> = {
-  onnx: createOnnxBackend,
-  gguf: createGgufBackend,
-};
+export { BACKENDS, type Log };
 
 export type ModelState =
   | { status: "loading"; manifest: ModelManifest }
   | { status: "ready"; manifest: ModelManifest; backend: ModelBackend }
   | { status: "failed"; manifest: ModelManifest; error: ServingError };
 
-export type Log = (level: "info" | "warn" | "error", message: string) => void;
-
 /** Resolves `workers: auto`: the cores are shared evenly among the ONNX models, each worker with its own threads. */
 export function resolveWorkers(manifest: ModelManifest, onnxModels: number, cores: number): number {
+  if (manifest.replicas) return manifest.replicas.reduce((sum, r) => sum + r.workers, 0);
   if (manifest.batching.workers !== "auto") return manifest.batching.workers;
   return Math.max(1, Math.floor(cores / Math.max(1, onnxModels) / manifest.batching.intraOpThreads));
 }
@@ -33,13 +31,18 @@ export class ModelRegistry {
   private readonly states = new Map<string, ModelState>();
   /** Worker threads each model was given at start-up; a reloaded version gets the same. */
   private readonly workers = new Map<string, number>();
-  private readonly reloading = new Set<string>();
+  /** Models whose version is being changed (reload, canary start, promote, rollback): one change at a time. */
+  private readonly changing = new Set<string>();
+  private readonly canaries = new Map<string, Canary>();
+  private readonly loader: VersionLoader;
 
   private constructor(
     private readonly config: Readonly<ServerConfig>,
     private readonly metrics: ServingMetrics,
     private readonly log: Log,
-  ) {}
+  ) {
+    this.loader = new VersionLoader(config, metrics, log, (name) => this.workers.get(name) ?? 1);
+  }
 
   static async load(config: Readonly<ServerConfig>, metrics: ServingMetrics, log: Log): Promise<ModelRegistry> {
     const registry = new ModelRegistry(config, metrics, log);
@@ -80,6 +83,19 @@ export class ModelRegistry {
         throw state.error;
       }
     }
+    for (const entry of chosen) {
+      const canary = config.models.overrides[entry.manifest.name]?.canary;
+      if (!canary || registry.states.get(entry.manifest.name)?.status !== "ready") continue;
+      try {
+        await registry.startCanary(entry.manifest.name, { ...canary, trigger: "start" });
+      } catch (error) {
+        if (config.models.exitOnLoadError) {
+          await registry.dispose();
+          throw new ServingError("ERR_CONFIG_INVALID", `models.overrides.${entry.manifest.name}.canary: ${(error as Error).message}`, { cause: error });
+        }
+        log("error", `${entry.manifest.name}: the configured canary did not start: ${(error as Error).message}`);
+      }
+    }
     return registry;
   }
 
@@ -91,12 +107,12 @@ export class ModelRegistry {
       this.states.set(manifest.name, { status: "failed", manifest, error });
       return;
     }
-    if (workers * manifest.batching.intraOpThreads > cores) {
+    if (!manifest.replicas && workers * manifest.batching.intraOpThreads > cores) {
       this.log("warn", `${manifest.name}: ${workers} workers × ${manifest.batching.intraOpThreads} threads exceeds ${cores} cores; expect contention`);
     }
     const started = Date.now();
     try {
-      const backend = await factory({ dir, manifest, metrics: this.metrics, workers, log: this.log });
+      const backend = await createBackend(factory, { dir, manifest, metrics: this.metrics, workers, log: this.log });
       this.states.set(manifest.name, { status: "ready", manifest, backend });
       const p = backend.placement;
       this.log("info", `${manifest.name}@${manifest.version}: ready on ${p.device} (${p.workers} workers × ${p.threadsPerWorker} threads) in ${Date.now() - started} ms`);
@@ -110,42 +126,115 @@ export class ModelRegistry {
 
   /**
    * Loads another version of a served model beside the current one (the pinned or highest version in the
-   * repository when none is named), warms it up, then swaps it in at once: new requests get the new version,
-   * requests already holding the old backend finish on it, and it is disposed of once drained. A version that
-   * fails to load leaves the current one serving.
+   * repository when none is named), warms it up, runs its gate when one is configured, then swaps it in at once:
+   * new requests get the new version, requests already holding the old backend finish on it, and it is disposed of
+   * once drained. A version that fails to load or fails the gate leaves the current one serving.
    */
-  async reload(name: string, version?: string): Promise<{ previous: string | undefined; current: string; loadMs: number }> {
-    const current = this.states.get(name);
-    if (!current) throw new ServingError("ERR_MODEL_NOT_FOUND", `no model named '${name}' is served; only served models can be reloaded`);
-    if (this.reloading.has(name)) throw new ServingError("ERR_RELOAD_IN_PROGRESS", `model '${name}' is already being reloaded; retry when that finishes`);
-    this.reloading.add(name);
-    try {
-      const scan = await scanRepository(this.config.models.repository);
-      const versions = groupByName(scan.models).get(name) ?? [];
-      const entry = pickVersion(versions, version ?? this.config.models.overrides[name]?.version);
-      if (!entry) {
-        const broken = scan.invalid.filter((bad) => bad.folder.split(sep)[0] === name).map((bad) => bad.error.message);
-        throw new ServingError("ERR_RELOAD_FAILED", `model '${name}': no version '${version ?? "(latest)"}' in the repository (found: ${versions.map((v) => v.manifest.version).join(", ") || "none"}${broken.length ? `; invalid: ${broken.join("; ")}` : ""})`);
+  async reload(
+    name: string,
+    options: { version?: string | undefined; gate?: boolean | undefined; trigger?: "admin" | "watch" } = {},
+  ): Promise<{ previous: string | undefined; current: string; loadMs: number; gate: ReloadGateOutcome | null }> {
+    const trigger = options.trigger ?? "admin";
+    return this.change(name, async (current) => {
+      if (this.canaries.has(name)) {
+        throw new ServingError("ERR_CANARY_ACTIVE", `model '${name}' has a canary (version ${this.canaries.get(name)!.candidate.manifest.version}): promote or roll it back before reloading`);
       }
-      const manifest = applyOverride(entry.manifest, this.config.models.overrides[name]);
-      const factory = BACKENDS[manifest.format];
-      if (!factory) throw new ServingError("ERR_RELOAD_FAILED", `${name}: no backend for format '${manifest.format}' in this build`);
-      const started = Date.now();
-      let backend: ModelBackend;
-      try {
-        backend = await factory({ dir: entry.dir, manifest, metrics: this.metrics, workers: this.workers.get(name) ?? 1, log: this.log });
-      } catch (error) {
-        this.log("error", `${name}@${manifest.version}: reload failed, ${current.manifest.version} keeps serving: ${(error as Error).message}`);
-        throw new ServingError("ERR_RELOAD_FAILED", `${name}@${manifest.version} failed to load; version ${current.manifest.version} keeps serving: ${(error as Error).message}`, { cause: error });
+      const loaded = await this.loader.load({ name, version: options.version, current: readyBackend(current), gate: options.gate, trigger });
+      this.swap(name, current, loaded.backend, trigger);
+      return { previous: current.manifest.version, current: loaded.backend.manifest.version, loadMs: loaded.loadMs, gate: loaded.gate };
+    });
+  }
+
+  /**
+   * Loads `version` beside the serving one (through the gate when configured) and sends it `share` of the
+   * classification traffic. Called again for the same version, it changes the share.
+   */
+  async startCanary(name: string, options: { version: string; share: number; gate?: boolean | undefined; trigger?: LoadRequest["trigger"] }): Promise<CanaryReport> {
+    const running = this.canaries.get(name);
+    if (running) {
+      if (running.candidate.manifest.version !== options.version) {
+        throw new ServingError("ERR_CANARY_ACTIVE", `model '${name}' already has a canary on version ${running.candidate.manifest.version}: promote or roll it back first`);
       }
-      this.states.set(name, { status: "ready", manifest, backend });
-      const loadMs = Date.now() - started;
-      this.log("info", `${name}: now serving version ${manifest.version} (was ${current.manifest.version}), loaded in ${loadMs} ms`);
-      if (current.status === "ready") void retire(current.backend, this.log);
-      return { previous: current.manifest.version, current: manifest.version, loadMs };
-    } finally {
-      this.reloading.delete(name);
+      running.share = options.share;
+      this.log("info", `${name}: canary ${options.version} now takes ${options.share} of the traffic`);
+      return this.canaryReport(name);
     }
+    return this.change(name, async (current) => {
+      const serving = readyBackend(current);
+      if (!serving) throw new ServingError("ERR_MODEL_UNAVAILABLE", `model '${name}' is not serving (${current.status}): a canary needs a current version to compare with`);
+      if (serving.manifest.version === options.version) {
+        throw new ServingError("ERR_INVALID_REQUEST", `version ${options.version} of '${name}' is the one serving; a canary must be another version`);
+      }
+      const loaded = await this.loader.load({ name, version: options.version, current: serving, gate: options.gate, trigger: options.trigger ?? "canary" });
+      const version = loaded.backend.manifest.version;
+      this.canaries.set(name, new Canary(loaded.backend, options.share, this.metrics));
+      this.log("info", `${name}: canary ${version} loaded in ${Math.round(loaded.loadMs)} ms, takes ${options.share} of the traffic beside ${serving.manifest.version}`);
+      return this.canaryReport(name);
+    });
+  }
+
+  canaryReport(name: string): CanaryReport {
+    const canary = this.canaries.get(name);
+    if (!canary) throw new ServingError("ERR_CANARY_NOT_FOUND", `no canary is running for model '${name}'`);
+    return canary.report(name, this.states.get(name)!.manifest.version);
+  }
+
+  /** The canary becomes the serving version; the replaced one finishes its requests and is released. */
+  async promoteCanary(name: string): Promise<{ previous: string; current: string; report: CanaryReport }> {
+    return this.change(name, async (current) => {
+      const report = this.canaryReport(name);
+      const canary = this.canaries.get(name)!;
+      this.canaries.delete(name);
+      this.swap(name, current, canary.candidate, "promote");
+      await canary.settled();
+      return { previous: current.manifest.version, current: canary.candidate.manifest.version, report };
+    });
+  }
+
+  /** All traffic goes back to the serving version; the candidate finishes its requests and is released. */
+  async rollbackCanary(name: string): Promise<CanaryReport> {
+    return this.change(name, async () => {
+      const report = this.canaryReport(name);
+      const canary = this.canaries.get(name)!;
+      this.canaries.delete(name);
+      this.log("info", `${name}: canary ${canary.candidate.manifest.version} rolled back`);
+      await canary.settled();
+      void retire(canary.candidate, this.log);
+      return report;
+    });
+  }
+
+  /** Runs one version change of `name` at a time. */
+  private async change<T>(name: string, run: (current: ModelState) => Promise<T>): Promise<T> {
+    const current = this.states.get(name);
+    if (!current) throw new ServingError("ERR_MODEL_NOT_FOUND", `no model named '${name}' is served; only served models can change version`);
+    if (this.changing.has(name)) throw new ServingError("ERR_RELOAD_IN_PROGRESS", `model '${name}' is already changing version; retry when that finishes`);
+    this.changing.add(name);
+    try {
+      return await run(current);
+    } finally {
+      this.changing.delete(name);
+    }
+  }
+
+  private swap(name: string, current: ModelState, backend: ModelBackend, trigger: string): void {
+    this.states.set(name, { status: "ready", manifest: backend.manifest, backend });
+    this.metrics.reloads.inc({ model: name, trigger, result: "swapped" });
+    this.log("info", `${name}: now serving version ${backend.manifest.version} (was ${current.manifest.version}, ${trigger})`);
+    if (current.status === "ready") void retire(current.backend, this.log);
+  }
+
+  /** The backend for this request: the serving version, or the canary for its share of the traffic. */
+  route(name: string): Routed {
+    const backend = this.get(name);
+    const canary = this.canaries.get(name);
+    return canary?.takes() ? { backend: canary.candidate, canary: { trial: canary, current: backend } } : { backend };
+  }
+
+  /** The running canaries' versions and shares, by model. */
+  canaryOf(name: string): { version: string; share: number } | undefined {
+    const canary = this.canaries.get(name);
+    return canary ? { version: canary.candidate.manifest.version, share: canary.share } : undefined;
   }
 
   /** The backend for a model name, or the error the caller should get. */
@@ -167,18 +256,20 @@ export class ModelRegistry {
   }
 
   async drain(): Promise<void> {
-    await Promise.all(this.list().map((s) => (s.status === "ready" ? s.backend.drain() : undefined)));
+    await Promise.all([...this.list(), ...this.canaryStates()].map((s) => (s.status === "ready" ? s.backend.drain() : undefined)));
   }
 
   async dispose(): Promise<void> {
-    await Promise.all(this.list().map((s) => (s.status === "ready" ? s.backend.dispose() : undefined)));
+    await Promise.all([...this.list(), ...this.canaryStates()].map((s) => (s.status === "ready" ? s.backend.dispose() : undefined)));
+  }
+
+  private canaryStates(): ModelState[] {
+    return [...this.canaries.values()].map((c) => ({ status: "ready", manifest: c.candidate.manifest, backend: c.candidate }));
   }
 }
 
-function groupByName(entries: ModelEntry[]): Map<string, ModelEntry[]> {
-  const byName = new Map<string, ModelEntry[]>();
-  for (const entry of entries) byName.set(entry.manifest.name, [...(byName.get(entry.manifest.name) ?? []), entry]);
-  return byName;
+function readyBackend(state: ModelState): ModelBackend | undefined {
+  return state.status === "ready" ? state.backend : undefined;
 }
 
 /** A replaced version: its queued and running requests finish, then its workers and sessions are released. */

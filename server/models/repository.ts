@@ -68,7 +68,8 @@ export function applyOverride(manifest: ModelManifest, override: ModelOverride |
   if (!override) return manifest;
   const merged = {
     ...manifest,
-    ...(override.device !== undefined ? { device: override.device } : {}),
+    ...(override.device !== undefined ? { device: override.device, replicas: undefined } : {}),
+    ...(override.replicas !== undefined ? { replicas: override.replicas } : {}),
     ...(override.threshold !== undefined ? { threshold: override.threshold } : {}),
     batching: { ...manifest.batching, ...override.batching },
     limits: { ...manifest.limits, ...override.limits },

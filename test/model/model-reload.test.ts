@@ -1,10 +1,11 @@
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashApiKey } from "../../server/auth/tenants.js";
 import type { RunningServer } from "../../server/http/start-server.js";
-import { MODELS_DIR, postJson, startTestServer, SURE, UNSURE } from "../helpers/server.js";
+import { postJson, startTestServer, SURE, UNSURE } from "../helpers/server.js";
+import { addVersion as addModelVersion, type VersionOptions } from "../helpers/model-versions.js";
 
 const KEYS = { admin: "sk-admin-0123456789", user: "sk-user-0123456789" };
 const auth = (key: string) => ({ headers: { authorization: `Bearer ${key}` } });
@@ -12,15 +13,7 @@ const tenants = { admin: { keys: [hashApiKey(KEYS.admin)], role: "admin" as cons
 let repository: string;
 let server: RunningServer;
 
-/** A copy of the bundled ONNX model as `email-spam/<version>/`, optionally with a broken model file. */
-async function addVersion(version: string, options: { corrupt?: boolean } = {}): Promise<void> {
-  const dir = join(repository, "email-spam", version);
-  await mkdir(dir, { recursive: true });
-  await cp(join(MODELS_DIR, "email-spam"), dir, { recursive: true });
-  const manifest = JSON.parse(await readFile(join(dir, "model.json"), "utf8"));
-  await writeFile(join(dir, "model.json"), JSON.stringify({ ...manifest, version }));
-  if (options.corrupt) await writeFile(join(dir, "model.onnx"), Buffer.from("this is not an ONNX graph"));
-}
+const addVersion = (version: string, options: VersionOptions = {}) => addModelVersion(repository, version, options);
 
 const classify = (input: string | string[]) => postJson(server, "/v1/classify", { model: "email-spam", input }, auth(KEYS.user));
 const reload = (body: unknown, key = KEYS.admin) => postJson(server, "/admin/models/email-spam/reload", body, auth(key));
@@ -84,6 +77,12 @@ describe("model versions and reload", () => {
     const [first, second] = await Promise.all([reload({ version: "1" }), reload({ version: "2" })]);
     expect([first.status, second.status].sort()).toEqual([200, 409]);
     expect([first, second].find((r) => r.status === 409)!.json.error.code).toBe("ERR_RELOAD_IN_PROGRESS");
+  });
+
+  it("refuses to insist on a gate the model does not have, naming the setting", async () => {
+    const r = await reload({ version: "2", gate: true });
+    expect(r.status).toBe(400);
+    expect(r.json.error).toMatchObject({ code: "ERR_INVALID_REQUEST", message: expect.stringContaining("models.overrides.email-spam.gate.golden") });
   });
 
   it("serves the pinned version at start-up, else the highest", async () => {

@@ -26,6 +26,7 @@ describe("OpenAI-compatible generation", () => {
     expect(["stop", "length"]).toContain(r.choices[0]!.finish_reason);
     expect(r.usage!.prompt_tokens).toBeGreaterThan(3);
     expect(r.usage!.completion_tokens).toBeLessThanOrEqual(8);
+    expect((r as unknown as { version: string }).version).toBe("1");
   });
 
   it("answers a text completion, stopping at max_tokens", async () => {
@@ -36,7 +37,8 @@ describe("OpenAI-compatible generation", () => {
   });
 
   it("streams chunks in OpenAI's format that add up to the whole answer", async () => {
-    const stream = await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "Write a line." }], max_tokens: 12, seed: 2, stream: true });
+    const { data: stream, response } = await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "Write a line." }], max_tokens: 12, seed: 2, stream: true }).withResponse();
+    expect(response.headers.get("x-model-version")).toBe("1");
     const pieces: string[] = [];
     let finish: string | null = null;
     for await (const chunk of stream) {

@@ -72,8 +72,12 @@ export async function createGgufBackend(context: BackendContext): Promise<GgufBa
   await checkGgufFile(path);
   // The child's check and this process's llama.cpp start-up (about half a second each) overlap.
   const validated = performance.now();
+  // A cpu replica beside a GPU one shares the GPU build of llama.cpp (one native binding per process) with no layers
+  // offloaded, rather than loading the CPU-only build as well.
+  const gpuSibling = manifest.device === "cpu" ? context.replicaDevices?.find((d) => d !== "cpu") : undefined;
+  const gpuLayers = manifest.device === "cpu" ? 0 : settings.gpuLayers;
   const [runtime] = await Promise.all([
-    llamaRuntime(manifest.device, threads),
+    llamaRuntime(gpuSibling ?? manifest.device, threads),
     validateGgufInChild(path).then(() =>
       context.log("info", `${manifest.name}: ${manifest.artifacts.model} validated in a child process in ${Math.round(performance.now() - validated)} ms`),
     ),
@@ -81,7 +85,7 @@ export async function createGgufBackend(context: BackendContext): Promise<GgufBa
   if (manifest.device === "auto" && runtime.gpu === false) {
     context.log("info", `${manifest.name}: no usable GPU for llama.cpp, serving on CPU`);
   }
-  const model = await loadModel(runtime, path, settings.gpuLayers);
+  const model = await loadModel(runtime, path, gpuLayers);
   let llamaContext: LlamaContext | undefined;
   try {
     const template = await readFile(join(dir, settings.prompt), "utf8").catch((error: NodeJS.ErrnoException) => {
@@ -165,7 +169,7 @@ export async function createGgufBackend(context: BackendContext): Promise<GgufBa
 
     const placement: PlacementInfo = {
       provider: "llama.cpp",
-      device: runtime.gpu === false ? "cpu" : String(runtime.gpu),
+      device: runtime.gpu === false || gpuLayers === 0 ? "cpu" : String(runtime.gpu),
       workers: settings.sequences,
       threadsPerWorker: threads,
     };

@@ -13,8 +13,6 @@ const Page = {
 };
 
 const EscalationSwitch = z.object({ enabled: z.boolean() }).strict();
-const ReloadBody = z.object({ version: z.string().min(1).optional().describe("Version folder to load; default: the pinned or highest version.") }).strict();
-const ReloadResult = z.object({ model: z.string(), previous_version: z.string().nullable(), version: z.string(), load_ms: z.number() });
 const ShadowQuery = z.object({ hours: z.coerce.number().positive().max(24 * 366).default(24).describe("Window: the last this many hours.") }).strict();
 const Resolve = z.object({ label: z.string().min(1) }).strict();
 const errors = { "4xx": ErrorBody, "5xx": ErrorBody };
@@ -48,25 +46,6 @@ export const adminRoutes: FastifyPluginAsyncZod<{ context: ServerContext }> = as
       cascade.escalation.setEnabled(request.body.enabled);
       request.log.warn(`escalation switched ${request.body.enabled ? "on" : "off"} by tenant '${request.tenant!.id}'`);
       return status();
-    },
-  );
-
-  app.post(
-    "/admin/models/:name/reload",
-    {
-      schema: {
-        summary: "Load a model version beside the current one, warm it up and swap it in; in-flight requests finish on the old one. A version that fails to load leaves the current one serving.",
-        params: z.object({ name: z.string() }),
-        body: ReloadBody.optional(),
-        response: { 200: ReloadResult, ...errors },
-      },
-    },
-    async (request) => {
-      requireAdmin(request.tenant!);
-      const { name } = request.params;
-      const result = await registry.reload(name, request.body?.version);
-      request.log.warn(`model ${name} reloaded to version ${result.current} (was ${result.previous}) by tenant '${request.tenant!.id}'`);
-      return { model: name, previous_version: result.previous ?? null, version: result.current, load_ms: result.loadMs };
     },
   );
 

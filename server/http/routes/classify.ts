@@ -5,6 +5,7 @@ import type { ServerContext } from "../server-context.js";
 import { ClassifyBody, ClassifyResponse, ErrorBody } from "../schemas.js";
 import { disconnectSignal } from "../disconnect-signal.js";
 import { cascadeResults, type CascadeResult } from "../cascade-results.js";
+import { classifyRouted } from "../../models/canary.js";
 
 /** A cached answer as served now: nothing was escalated, paid for or queued by this request. */
 function fromCache(hit: CascadeResult): CascadeResult {
@@ -26,8 +27,8 @@ export const classifyRoute: FastifyPluginAsyncZod<{ context: ServerContext }> = 
     async (request, reply) => {
       const started = performance.now();
       const { model: name, input, deadline_ms, route } = request.body;
-      const backend = registry.get(name);
-      const manifest = backend.manifest;
+      const routed = registry.route(name);
+      let manifest = routed.backend.manifest;
       request.metricsModel = manifest.name;
       const texts = typeof input === "string" ? [input] : input;
       if (texts.length > manifest.limits.maxInputsPerRequest) {
@@ -37,8 +38,8 @@ export const classifyRoute: FastifyPluginAsyncZod<{ context: ServerContext }> = 
       const deadline = started + deadlineMs;
       const signal = disconnectSignal(reply);
       const tenant = request.tenant!;
-      // A forced route asks for a particular server: an answer from the cache would not be one.
-      const cached = route === "cascade";
+      // A forced route asks for a particular server, and a canary is measured on its own answers: the cache serves neither.
+      const cached = route === "cascade" && !routed.canary;
       const hits = texts.map((text) => (cached ? context.cache.get(tenant.id, manifest, text) : undefined));
       const missing = texts.filter((_, i) => !hits[i]);
       let timings = { queueMs: 0, computeMs: 0 };
@@ -46,7 +47,8 @@ export const classifyRoute: FastifyPluginAsyncZod<{ context: ServerContext }> = 
       let costUsd = 0;
       let frontierMs = 0;
       if (missing.length > 0) {
-        const specialist = await backend.classify(missing, { deadline, signal });
+        const { backend, result: specialist } = await classifyRouted(routed, missing, { deadline, signal });
+        manifest = backend.manifest;
         timings = specialist;
         ({ results: fresh, costUsd, frontierMs } = await cascadeResults(context, { backend, texts: missing, outputs: specialist.outputs, tenant, deadline, signal, route }));
         fresh.forEach((result, k) => {

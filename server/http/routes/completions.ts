@@ -38,14 +38,16 @@ interface Finished {
   id: string;
   created: number;
   model: string;
+  /** The model version that generated it. */
+  version: string;
 }
 
 /** Who answered, beside OpenAI's fields (clients ignore fields they do not know). */
-function provenance(reply: FastifyReply, { frontier }: Finished) {
+function provenance(reply: FastifyReply, { frontier, version }: Finished) {
   reply.header("x-served-by", frontier ? "frontier" : "specialist");
-  if (!frontier) return { served_by: "specialist" as const };
+  if (!frontier) return { served_by: "specialist" as const, version };
   const escalation = { reason: "output_invalid" as const, provider: frontier.provider, frontier_model: frontier.frontierModel, cost_usd: frontier.costUsd, latency_ms: frontier.latencyMs };
-  return { served_by: "frontier" as const, escalation };
+  return { served_by: "frontier" as const, version, escalation };
 }
 
 /**
@@ -71,15 +73,16 @@ export const completionRoutes: FastifyPluginAsyncZod<{ context: ServerContext }>
     const id = `${chat ? "chatcmpl" : "cmpl"}-${reply.request.id}`;
     const created = Math.floor(Date.now() / 1000);
     const model = backend.manifest.name;
+    const version = backend.manifest.version;
 
     if (!body.stream) {
       const result = await backend.generate(request, { deadline, signal });
       const invalid = request.jsonSchema && invalidOutput(result.text, request.jsonSchema);
-      if (!invalid) return { result, id, created, model };
+      if (!invalid) return { result, id, created, model, version };
       const strict = body.response_format?.type === "json_schema" && body.response_format.json_schema.strict === true;
       const escalationInput = { backend, request: { ...request, jsonSchema: request.jsonSchema! }, strict, tenant: reply.request.tenant!, deadline, signal, invalid };
       const frontier = await escalateInvalidOutput(context, escalationInput);
-      return { result: { ...result, text: frontier.text, finishReason: "stop" }, frontier, id, created, model };
+      return { result: { ...result, text: frontier.text, finishReason: "stop" }, frontier, id, created, model, version };
     }
 
     // Streaming: errors before the first byte are ordinary error responses; after it, an error event ends the stream.
@@ -88,7 +91,7 @@ export const completionRoutes: FastifyPluginAsyncZod<{ context: ServerContext }>
       if (opened) return;
       opened = true;
       reply.hijack();
-      reply.raw.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive", "x-request-id": reply.request.id });
+      reply.raw.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive", "x-request-id": reply.request.id, "x-model-version": version });
     };
     const send = (payload: unknown) => {
       open();

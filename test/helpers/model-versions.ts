@@ -1,0 +1,29 @@
+import { cp, mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { MODELS_DIR } from "./server.js";
+
+export interface VersionOptions {
+  /** A model file that is not an ONNX graph: the version fails to load. */
+  corrupt?: boolean;
+  /** Labels in the opposite order: the same network, every answer flipped (a badly regressed version). */
+  flipped?: boolean;
+}
+
+/** A copy of the bundled ONNX model as `<repository>/email-spam/<version>/`. */
+export async function addVersion(repository: string, version: string, options: VersionOptions = {}): Promise<void> {
+  const dir = join(repository, "email-spam", version);
+  await mkdir(dir, { recursive: true });
+  await cp(join(MODELS_DIR, "email-spam"), dir, { recursive: true });
+  const manifest = JSON.parse(await readFile(join(dir, "model.json"), "utf8"));
+  await writeFile(join(dir, "model.json"), JSON.stringify({ ...manifest, version, ...(options.flipped ? { labels: [...manifest.labels].reverse() } : {}) }));
+  if (options.corrupt) await writeFile(join(dir, "model.onnx"), Buffer.from("this is not an ONNX graph"));
+}
+
+/** Polls until `check` holds, or fails with `what` after `timeoutMs`. */
+export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const giveUp = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > giveUp) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
