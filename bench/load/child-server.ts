@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
+import { SERVER_MALLOC_ENV } from "./server-malloc-env.js";
 
 export interface ChildServer {
   origin: string;
@@ -9,9 +10,9 @@ export interface ChildServer {
   stop(): Promise<void>;
 }
 
-/** Starts a server as a separate process and waits for the line that tells its port. */
+/** Starts a server as a separate process (with the deployment's malloc settings) and waits for the line that tells its port. */
 export async function startChild(args: string[], portPattern: RegExp, env: NodeJS.ProcessEnv = {}): Promise<ChildServer> {
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...SERVER_MALLOC_ENV, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   const port = await new Promise<number>((resolve, reject) => {
     const onData = (chunk: Buffer) => {

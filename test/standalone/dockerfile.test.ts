@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { hashApiKey } from "../../server/auth/tenants.js";
 import { loadConfig } from "../../server/config/load-config.js";
+import { SERVER_MALLOC_ENV } from "../../bench/load/server-malloc-env.js";
 
 // No Docker engine runs here: these check that Dockerfile.cuda agrees with the code it packages.
 const root = new URL("../../", import.meta.url).pathname;
@@ -61,5 +62,11 @@ describe("Dockerfile.cuda", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("runs the server with the malloc settings the benches measured, as `npm start` does", () => {
+    expect(finalEnv()).toMatchObject(SERVER_MALLOC_ENV);
+    const start = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).scripts.start as string;
+    for (const [key, value] of Object.entries(SERVER_MALLOC_ENV)) expect(start).toMatch(new RegExp(`${key}=${value} .*node dist/server/cli/main\\.js serve$`));
   });
 });
