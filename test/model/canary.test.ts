@@ -46,7 +46,11 @@ beforeAll(async () => {
   await addVersion(repository, "2");
   await addVersion(repository, "3", { flipped: true });
   await addVersion(repository, "4", { corrupt: true });
-  server = await startTestServer({ models: { repository, serve: ["email-spam"], overrides: { "email-spam": { version: "1" } } }, auth: { tenants }, cache: { enabled: true } });
+  server = await startTestServer({
+    server: { bodyLimitBytes: 16 * 1024 * 1024 },
+    models: { repository, serve: ["email-spam"], overrides: { "email-spam": { version: "1" } } },
+    auth: { tenants },
+  });
 });
 
 afterAll(async () => {
@@ -122,6 +126,26 @@ describe("canary", () => {
     expect(rolledBack.status).toBe(200);
     expect(rolledBack.json).toMatchObject({ candidate_version: "3", current_version: "2", agreement: 0 });
     expect(new Set(await traffic(20))).toEqual(new Set(["2"]));
+  });
+
+  it("answers with the serving version when the candidate fails a request, and counts it against the candidate", async () => {
+    expect((await admin("POST", "/canary", { version: "3", share: 1 })).status).toBe(200);
+    const candidate = server.context.registry.route("email-spam").backend;
+    expect(candidate.manifest.version).toBe("3");
+    const batches = async () => metricValue(await (await fetch(`${server.url}/metrics`)).text(), "specialist_batch_size_count", 'model="email-spam"') ?? 0;
+    const before = await batches();
+    // Long texts without white space: the candidate's worker must tokenize all of them, long enough to be stopped mid-batch.
+    const slow = classify(Array.from({ length: 32 }, (_, i) => `${i},` + "word,salad,of,assorted,tokens,for,the,tokenizer,to,chew,".repeat(1700)));
+    await waitFor("the candidate's batch to start", async () => (await batches()) > before, 20_000, 5);
+    await Promise.all(candidate.workerThreads!().map((w) => w.terminate()));
+    const answered = await slow;
+    expect(answered.status).toBe(200);
+    expect(answered.json.version).toBe("2");
+    expect(answered.json.results).toHaveLength(32);
+    const r = (await admin("POST", "/canary/rollback")).json;
+    expect(r).toMatchObject({ candidate_version: "3", candidate_errors: 1, requests: 0 });
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metricValue(metrics, "specialist_canary_requests_total", 'version="3"', 'outcome="failed"')).toBe(1);
   });
 
   it("refuses a candidate that fails to load, the serving version, and unknown models, and keeps serving", async () => {
