@@ -115,9 +115,9 @@ export class Canary {
       .finally(() => this.inFlight--);
   }
 
-  report(model: string, currentVersion: string): CanaryReport {
+  report(currentVersion: string): CanaryReport {
     return {
-      model,
+      model: this.candidate.manifest.name,
       currentVersion,
       candidateVersion: this.candidate.manifest.version,
       share: this.share,

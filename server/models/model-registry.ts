@@ -6,13 +6,11 @@ import type { ModelBackend } from "../backends/backend.js";
 import { createBackend } from "../backends/replica-set.js";
 import type { ServingMetrics } from "../metrics/serving-metrics.js";
 import type { ModelManifest } from "./manifest.js";
-import { applyOverride, pickVersion, scanRepository, type ModelEntry } from "./repository.js";
+import { applyOverride, groupByName, pickVersion, scanRepository, type ModelEntry } from "./repository.js";
 import { BACKENDS, type Log } from "./backends.js";
 import { Canary, type CanaryReport, type Routed } from "./canary.js";
 import type { ReloadGateOutcome } from "./reload-gate.js";
-import { groupByName, VersionLoader, type LoadRequest } from "./version-loader.js";
-
-export { BACKENDS, type Log };
+import { VersionLoader, type LoadRequest } from "./version-loader.js";
 
 export type ModelState =
   | { status: "loading"; manifest: ModelManifest }
@@ -176,7 +174,7 @@ export class ModelRegistry {
   canaryReport(name: string): CanaryReport {
     const canary = this.canaries.get(name);
     if (!canary) throw new ServingError("ERR_CANARY_NOT_FOUND", `no canary is running for model '${name}'`);
-    return canary.report(name, this.states.get(name)!.manifest.version);
+    return canary.report(this.states.get(name)!.manifest.version);
   }
 
   /** The canary becomes the serving version; the replaced one finishes its requests and is released. */

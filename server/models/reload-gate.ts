@@ -1,5 +1,6 @@
 import { performance } from "node:perf_hooks";
-import { classificationReport, type ClassificationReport, type Prediction } from "../../training/evaluation/classification-metrics.js";
+import { classificationReport, type ClassificationReport } from "../../training/evaluation/classification-metrics.js";
+import { checkLabels, predictWithBackend } from "../../training/evaluation/predict-with-backend.js";
 import { regressionGate, type GateResult } from "../../training/evaluation/regression-gate.js";
 import { readLabelledFile } from "../../training/data/labelled-file.js";
 import type { LabelledExample } from "../../training/data/example.js";
@@ -23,24 +24,8 @@ export interface ReloadGateOutcome extends GateResult {
 export async function readGolden(path: string, labels: readonly string[]): Promise<LabelledExample[]> {
   const examples = await readLabelledFile(path, { categoryField: "category" });
   if (examples.length === 0) throw new ServingError("ERR_DATA_INVALID", `${path}: the golden file has no examples`);
-  const unknown = [...new Set(examples.map((e) => e.label))].filter((label) => !labels.includes(label));
-  if (unknown.length > 0) throw new ServingError("ERR_DATA_INVALID", `${path}: labels ${unknown.join(", ")} are not the model's (${labels.join(", ")})`);
+  checkLabels(examples, labels, path);
   return examples;
-}
-
-async function predict(backend: ModelBackend, examples: LabelledExample[]): Promise<Prediction[]> {
-  const chunk = backend.manifest.limits.maxInputsPerRequest;
-  const deadline = performance.now() + GATE_DEADLINE_MS;
-  const predictions: Prediction[] = [];
-  for (let at = 0; at < examples.length; at += chunk) {
-    const part = examples.slice(at, at + chunk);
-    const { outputs } = await backend.classify(part.map((e) => e.text), { deadline });
-    outputs.forEach((o, i) => {
-      const example = part[i]!;
-      predictions.push({ gold: example.label, predicted: o.label, confidence: o.confidence, ...(example.category !== undefined ? { category: example.category } : {}) });
-    });
-  }
-  return predictions;
 }
 
 /**
@@ -51,7 +36,9 @@ export async function runReloadGate(settings: ReloadGateSettings, baseline: Mode
   const started = performance.now();
   const labels = candidate.manifest.labels;
   const examples = await readGolden(settings.golden, labels);
-  const [base, cand] = await Promise.all([baseline ? predict(baseline, examples) : undefined, predict(candidate, examples)]);
+  // One request at a time per version: the golden file is scored beside live traffic and must not fill the queues.
+  const options = { deadline: performance.now() + GATE_DEADLINE_MS, chunksInFlight: 1 };
+  const [base, cand] = await Promise.all([baseline ? predictWithBackend(baseline, examples, options) : undefined, predictWithBackend(candidate, examples, options)]);
   const candReport = classificationReport(cand, labels);
   const baseReport = base ? classificationReport(base, labels) : undefined;
   const gate: GateResult = baseReport ? regressionGate(baseReport, candReport, settings.margin) : { passed: true, margin: settings.margin, checks: [] };

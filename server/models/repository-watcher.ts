@@ -3,8 +3,7 @@ import { join } from "node:path";
 import type { ServerConfig } from "../config/schema.js";
 import type { Log } from "./backends.js";
 import type { ModelRegistry } from "./model-registry.js";
-import { compareVersions, pickVersion, scanRepository } from "./repository.js";
-import { groupByName } from "./version-loader.js";
+import { compareVersions, groupByName, pickVersion, scanRepository } from "./repository.js";
 
 /** Size and newest change of a folder's files: a copy still being written changes it between two scans. */
 async function folderStamp(dir: string): Promise<string> {

@@ -35,6 +35,13 @@ export function compareVersions(a: string, b: string): number {
   return a.localeCompare(b, "en", { numeric: true });
 }
 
+/** Repository entries by model name, each with all its versions. */
+export function groupByName(entries: ModelEntry[]): Map<string, ModelEntry[]> {
+  const byName = new Map<string, ModelEntry[]>();
+  for (const entry of entries) byName.set(entry.manifest.name, [...(byName.get(entry.manifest.name) ?? []), entry]);
+  return byName;
+}
+
 /** The version to serve: the pinned one, else the highest. */
 export function pickVersion(entries: ModelEntry[], pinned: string | undefined): ModelEntry | undefined {
   if (pinned !== undefined) return entries.find((e) => e.manifest.version === pinned);

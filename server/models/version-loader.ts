@@ -7,7 +7,7 @@ import { ServingError } from "../errors/registry.js";
 import type { ServingMetrics } from "../metrics/serving-metrics.js";
 import type { ModelManifest } from "./manifest.js";
 import { describeFailures, runReloadGate, type ReloadGateOutcome } from "./reload-gate.js";
-import { applyOverride, pickVersion, scanRepository, type ModelEntry } from "./repository.js";
+import { applyOverride, groupByName, pickVersion, scanRepository } from "./repository.js";
 import { BACKENDS, type Log } from "./backends.js";
 
 export interface LoadedVersion {
@@ -27,12 +27,6 @@ export interface LoadRequest {
   gate: boolean | undefined;
   /** What asked, for the metric. */
   trigger: "admin" | "watch" | "canary" | "start";
-}
-
-export function groupByName(entries: ModelEntry[]): Map<string, ModelEntry[]> {
-  const byName = new Map<string, ModelEntry[]>();
-  for (const entry of entries) byName.set(entry.manifest.name, [...(byName.get(entry.manifest.name) ?? []), entry]);
-  return byName;
 }
 
 /**

@@ -1,10 +1,11 @@
 import { performance } from "node:perf_hooks";
 import { readManifest, type ModelManifest } from "../../server/models/manifest.js";
-import { BACKENDS } from "../../server/models/model-registry.js";
+import { BACKENDS } from "../../server/models/backends.js";
 import { ServingMetrics } from "../../server/metrics/serving-metrics.js";
 import { ServingError } from "../../server/errors/registry.js";
 import type { LabelledExample } from "../data/example.js";
 import { classificationReport, type ClassificationReport, type Prediction } from "./classification-metrics.js";
+import { checkLabels, predictWithBackend } from "./predict-with-backend.js";
 
 export interface ModelEvaluation {
   model: string;
@@ -42,10 +43,7 @@ export async function predictWithModelFolder(
   const manifest = await readManifest(dir);
   const factory = BACKENDS[manifest.format];
   if (!factory) throw new ServingError("ERR_MODEL_LOAD_FAILED", `no backend for format '${manifest.format}'`);
-  const unknown = [...new Set(examples.map((e) => e.label))].filter((l) => !manifest.labels.includes(l));
-  if (unknown.length) {
-    throw new ServingError("ERR_DATA_INVALID", `labels ${unknown.join(", ")} are not among the model's labels (${manifest.labels.join(", ")})`);
-  }
+  checkLabels(examples, manifest.labels);
   const backend = await factory({
     dir,
     manifest,
@@ -56,21 +54,7 @@ export async function predictWithModelFolder(
   // Timed from a loaded backend: the figure is the model's speed on the data, not its start-up.
   const started = performance.now();
   try {
-    const chunk = manifest.limits.maxInputsPerRequest;
-    const predictions: Prediction[] = [];
-    const jobs: Promise<void>[] = [];
-    for (let i = 0; i < examples.length; i += chunk) {
-      const slice = examples.slice(i, i + chunk);
-      jobs.push(
-        backend.classify(slice.map((e) => e.text), { deadline: Infinity }).then((result) => {
-          result.outputs.forEach((o, j) => {
-            const e = slice[j]!;
-            predictions[i + j] = { gold: e.label, predicted: o.label, confidence: o.confidence, ...(e.category !== undefined ? { category: e.category } : {}) };
-          });
-        }),
-      );
-    }
-    await Promise.all(jobs);
+    const predictions = await predictWithBackend(backend, examples, { deadline: Infinity, chunksInFlight: Infinity });
     return { manifest, predictions, seconds: (performance.now() - started) / 1000 };
   } finally {
     await backend.dispose();
