@@ -23,7 +23,7 @@ export const ProviderSettings = z
     baseURL: z.string().url().optional(),
     /** Name of the environment variable holding the API key: keys never live in config files. */
     apiKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name"),
-    /** Limit of one call; several calls (retries) all fit in the request's deadline. */
+    /** Limit of one call, response body included; retries all fit in the escalation's time budget. */
     timeoutMs: z.number().int().min(10).max(600_000).default(3_000),
     maxRetries: z.number().int().min(0).max(5).default(2),
     retryBaseDelayMs: z.number().int().min(0).max(10_000).default(100),
@@ -33,6 +33,8 @@ export const ProviderSettings = z
     maxTokensField: z.enum(["max_completion_tokens", "max_tokens"]).default("max_completion_tokens"),
     /** Input tokens are counted with the o200k tokenizer; the reservation multiplies them by this margin. */
     inputTokenMargin: z.number().min(1).max(4).default(1.25),
+    /** A response body past this size is cut off and counted as an invalid answer (an answer is a few hundred bytes). */
+    maxResponseBytes: z.number().int().min(1024).max(256 * 2 ** 20).default(2 ** 20),
     breaker: BreakerSettings.default(BreakerSettings.parse({})),
   })
   .strict();
@@ -48,6 +50,13 @@ export const EscalationSettings = z
   .object({
     /** The kill switch's state at start-up; `POST /admin/escalation` flips it without a restart. */
     enabled: z.boolean().default(true),
+    /**
+     * Time budget of one input's escalation: every try, back-off and response body, within the request's deadline.
+     * When it runs out the caller gets the specialist's answer, flagged `degraded` (`timeout`).
+     */
+    deadlineMs: z.number().int().min(50).max(600_000).default(3_000),
+    /** The same for a generation whose JSON failed its schema: the frontier writes the whole answer, which takes longer. */
+    outputDeadlineMs: z.number().int().min(50).max(600_000).default(30_000),
     /** Time a background shadow call (a model's `escalation.shadowRate`) may take, retries included. */
     shadowDeadlineMs: z.number().int().min(100).max(600_000).default(30_000),
     /** Provider used by models that do not name one; none: nothing escalates (answers are `degraded`). */

@@ -6,12 +6,14 @@ import { EscalationMetrics } from "../metrics/escalation-metrics.js";
 import type { ServingMetrics } from "../metrics/serving-metrics.js";
 import type { ModelBackend } from "../backends/backend.js";
 import type { ModelRegistry } from "../models/model-registry.js";
-import { EscalationService } from "./escalation-service.js";
+import { EscalationService, type EscalationLog } from "./escalation-service.js";
 import { loadFrontierPrompt, type FrontierPrompt } from "./frontier-prompt.js";
 import { priceBook } from "./price-table.js";
 import { createProvider, type FrontierProvider } from "./providers/frontier-provider.js";
 import { ShadowSampler } from "./shadow-sampler.js";
-import { MemorySpendStore, utcDay } from "./spend-store.js";
+import { SqliteSpendBook } from "../state/sqlite-spend-book.js";
+import type { SpendBook } from "../state/spend-book.js";
+import { MemoryRateLimiter } from "../state/rate-limiter.js";
 import type { ProviderSettings } from "../config/escalation-schema.js";
 
 /** Everything after the specialist: tenants, the frontier cascade, its spend store and its ledger. */
@@ -19,7 +21,8 @@ export interface Cascade {
   tenants: TenantDirectory;
   escalation: EscalationService;
   ledger: Ledger;
-  store: MemorySpendStore;
+  /** Frontier spend per tenant and day, written ahead of every call. */
+  book: SpendBook;
   metrics: EscalationMetrics;
   shadow: ShadowSampler;
   promptFor(backend: ModelBackend): Promise<FrontierPrompt>;
@@ -27,9 +30,7 @@ export interface Cascade {
   close(): Promise<void>;
 }
 
-type Log = (level: "info" | "warn" | "error", message: string) => void;
-
-export async function createCascade(config: Readonly<ServerConfig>, registry: ModelRegistry, serving: ServingMetrics, log: Log, env: NodeJS.ProcessEnv = process.env): Promise<Cascade> {
+export async function createCascade(config: Readonly<ServerConfig>, registry: ModelRegistry, serving: ServingMetrics, log: EscalationLog, env: NodeJS.ProcessEnv = process.env): Promise<Cascade> {
   const prices = priceBook(config.escalation.prices);
   const providers = new Map<string, { provider: FrontierProvider; settings: ProviderSettings }>();
   for (const [name, settings] of Object.entries(config.escalation.providers)) {
@@ -44,9 +45,11 @@ export async function createCascade(config: Readonly<ServerConfig>, registry: Mo
   } catch (error) {
     throw new ServingError("ERR_CONFIG_INVALID", `ledger.path: cannot open ${config.ledger.path}: ${(error as Error).message}`);
   }
-  const store = new MemorySpendStore();
-  const today = utcDay(new Date());
-  for (const [tenant, usd] of ledger.spendOn(today)) store.seed(tenant, today, usd);
+  const book = new SqliteSpendBook(ledger.database);
+  const recovered = book.recoverPending();
+  if (recovered.calls > 0) {
+    log("warn", `${recovered.calls} frontier calls were in flight when the server last stopped: their outcome is unknown, so they stay counted at their reserved worst case (${recovered.usd.toFixed(6)} USD)`, { unknownOutcomeCalls: recovered.calls });
+  }
 
   const metrics = new EscalationMetrics(serving.registry);
   const tenants = new TenantDirectory(config.auth);
@@ -54,7 +57,8 @@ export async function createCascade(config: Readonly<ServerConfig>, registry: Mo
     settings: config.escalation,
     providers,
     prices,
-    store,
+    book,
+    limiter: new MemoryRateLimiter(),
     ledger,
     metrics,
     storeInputs: config.ledger.storeInputs,
@@ -75,5 +79,5 @@ export async function createCascade(config: Readonly<ServerConfig>, registry: Mo
     await shadow.stop();
     ledger.close();
   };
-  return { tenants, escalation, ledger, store, metrics, shadow, promptFor, close };
+  return { tenants, escalation, ledger, book, metrics, shadow, promptFor, close };
 }

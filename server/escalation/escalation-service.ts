@@ -6,13 +6,15 @@ import type { Tenant } from "../auth/tenants.js";
 import type { EscalationRecord, Ledger } from "../ledger/ledger.js";
 import type { EscalationMetrics } from "../metrics/escalation-metrics.js";
 import type { ModelManifest } from "../models/manifest.js";
+import type { RateLimiter } from "../state/rate-limiter.js";
+import type { CallSettlement, SpendBook } from "../state/spend-book.js";
 import { CircuitBreaker, type BreakerPermit } from "./circuit-breaker.js";
+import { BudgetExhausted, callOnce, SpendUnrecorded, type CallPlan } from "./frontier-call.js";
 import { FrontierError, type FrontierFailure } from "./frontier-error.js";
 import type { FrontierPrompt } from "./frontier-prompt.js";
 import { costUsd, type PriceBook } from "./price-table.js";
 import type { FrontierProvider, FrontierRequest } from "./providers/frontier-provider.js";
 import { withRetries } from "./retry.js";
-import type { Reservation, SpendStore } from "./spend-store.js";
 
 /** Why an input below threshold still got the specialist's answer. */
 export type DegradeReason =
@@ -23,7 +25,8 @@ export type DegradeReason =
   | "circuit_open"
   | "deadline"
   | "cancelled"
-  | FrontierFailure;
+  | "ledger_unavailable"
+  | Exclude<FrontierFailure, "aborted">;
 
 export type Degraded = { kind: "degraded"; reason: DegradeReason; message: string; latencyMs: number; costUsd: number };
 export type EscalationOutcome = { kind: "answered"; label: string; provider: string; model: string; latencyMs: number; costUsd: number } | Degraded;
@@ -42,12 +45,17 @@ export interface TokenUsage {
 export interface FrontierJob<T> {
   tenant: Tenant;
   manifest: ModelManifest;
+  /** The HTTP request on whose behalf the call is made: in log lines and ledger rows. */
+  requestId: string;
   request: Omit<FrontierRequest, "maxOutputTokens">;
   /** Output tokens asked for; the provider's `maxOutputTokens` when unset or smaller. */
   maxOutputTokens?: number;
   /** Throws a FrontierError (`invalid_answer`) when the answer is unusable: that counts as a failed call. */
   parse(answer: unknown): T;
+  /** performance.now() time by which the caller needs the answer. */
   deadline: number;
+  /** The escalation's own time budget (every try, back-off and body), ending no later than `deadline`. */
+  budgetMs: number;
   signal: AbortSignal;
 }
 
@@ -60,6 +68,7 @@ export interface EscalationRequest {
   tenant: Tenant;
   manifest: ModelManifest;
   prompt: FrontierPrompt;
+  requestId: string;
   text: string;
   specialist: { label: string; confidence: number };
   /** performance.now() time by which the answer must be ready. */
@@ -73,15 +82,18 @@ interface ProviderEntry {
   breaker: CircuitBreaker;
 }
 
+export type EscalationLog = (level: "debug" | "info" | "warn" | "error", message: string, fields?: Record<string, unknown>) => void;
+
 export interface EscalationDeps {
   settings: EscalationSettings;
   providers: Map<string, { provider: FrontierProvider; settings: ProviderSettings }>;
   prices: PriceBook;
-  store: SpendStore;
+  book: SpendBook;
+  limiter: RateLimiter;
   ledger: Ledger;
   metrics: EscalationMetrics;
   storeInputs: boolean;
-  log: (level: "warn" | "error", message: string) => void;
+  log: EscalationLog;
   random?: () => number;
   now?: () => Date;
 }
@@ -89,12 +101,22 @@ export interface EscalationDeps {
 /** Tokens a chat request adds around its messages (roles, separators); counted generously. */
 const MESSAGE_OVERHEAD_TOKENS = 16;
 const BREAKER_GAUGE = { closed: 0, half_open: 1, open: 2 } as const;
+/** Degraded reasons that are states of the configuration or policy decisions, not failures of a call. */
+const QUIET: ReadonlySet<DegradeReason> = new Set(["escalation_disabled", "no_provider"]);
+const POLICY: ReadonlySet<DegradeReason> = new Set(["rate_limited", "over_budget", "circuit_open", "cancelled"]);
+
+/** What an escalation's calls added up to, for its ledger row. */
+interface CallTally {
+  calls: number;
+  usage?: TokenUsage;
+  usageSource: string | null;
+}
 
 /**
- * The cascade's second stage. In order: kill switch, provider, tenant rate limit, circuit breaker, budget
- * reservation of the worst case, the call with bounded retries inside the deadline, validation of the answer,
- * settlement from the provider's usage, a ledger row. Every failure becomes a `degraded` outcome, never a throw:
- * the caller always has the specialist's answer to give.
+ * The cascade's second stage. In order: kill switch, provider, tenant rate limit, circuit breaker, then calls with
+ * bounded retries inside the escalation's time budget, each written ahead in the spend book (budget check and
+ * pending row in one step), validated, and settled from the provider's usage; a ledger row per escalation. Every
+ * failure becomes a `degraded` outcome, never a throw: the caller always has the specialist's answer to give.
  */
 export class EscalationService {
   private readonly entries = new Map<string, ProviderEntry>();
@@ -105,7 +127,7 @@ export class EscalationService {
     for (const [name, { provider, settings }] of deps.providers) {
       const breaker = new CircuitBreaker(settings.breaker, (state) => {
         deps.metrics.breakerState.set({ provider: name }, BREAKER_GAUGE[state]);
-        deps.log("warn", `frontier provider ${name}: circuit ${state.replace("_", "-")}`);
+        deps.log("warn", `frontier provider ${name}: circuit ${state.replace("_", "-")}`, { provider: name });
       });
       deps.metrics.breakerState.set({ provider: name }, 0);
       this.entries.set(name, { provider, settings, breaker });
@@ -119,6 +141,11 @@ export class EscalationService {
   /** The kill switch: takes effect for every escalation that has not yet started its call. */
   setEnabled(on: boolean): void {
     this.switchedOn = on;
+  }
+
+  /** The time budget of an input's escalation (`escalation.deadlineMs`). */
+  get budgetMs(): number {
+    return this.deps.settings.deadlineMs;
   }
 
   providerFor(manifest: ModelManifest): ProviderEntry | undefined {
@@ -145,15 +172,17 @@ export class EscalationService {
    * A classification for the frontier to label with the model's prompt: below threshold (`low_confidence`), or a
    * confident answer sampled by shadow mode (`shadow`), which is counted apart from escalations.
    */
-  async escalate(request: EscalationRequest, reason: "low_confidence" | "shadow" = "low_confidence"): Promise<EscalationOutcome> {
+  async escalate(request: EscalationRequest, reason: "low_confidence" | "shadow" = "low_confidence", budgetMs = this.budgetMs): Promise<EscalationOutcome> {
     const { system, user } = request.prompt.render(request.text);
     const outcome = await this.ask(
       {
         tenant: request.tenant,
         manifest: request.manifest,
+        requestId: request.requestId,
         request: { system, messages: [{ role: "user", content: user }], answerSchema: request.prompt.answerSchema, strict: true },
         parse: (answer) => request.prompt.parseAnswer(answer),
         deadline: request.deadline,
+        budgetMs,
         signal: request.signal,
       },
       {
@@ -186,26 +215,28 @@ export class EscalationService {
   async ask<T>(job: FrontierJob<T>, subject: LedgerSubject): Promise<CallOutcome<T>> {
     const started = performance.now();
     const entry = this.providerFor(job.manifest);
+    const tally: CallTally = { calls: 0, usageSource: null };
     let outcome: CallOutcome<T>;
     try {
-      outcome = await this.run(job, entry, started);
+      outcome = await this.run(job, subject.reason, entry, started, tally);
     } catch (error) {
       // A bug here must not cost the caller the answer it already has.
-      this.deps.log("error", `escalation failed unexpectedly: ${(error as Error).stack ?? String(error)}`);
+      this.deps.log("error", `escalation failed unexpectedly: ${(error as Error).stack ?? String(error)}`, { reqId: job.requestId });
       outcome = { kind: "degraded", reason: "server_error", message: "internal error during escalation", latencyMs: performance.now() - started, costUsd: 0 };
     }
-    this.record(job, subject, entry, outcome);
+    if (outcome.kind === "degraded") this.logDegraded(job, subject.reason, entry, outcome, tally);
+    this.record(job, subject, entry, outcome, tally);
     return outcome;
   }
 
-  private async run<T>(job: FrontierJob<T>, entry: ProviderEntry | undefined, started: number): Promise<CallOutcome<T>> {
-    const degraded = (reason: DegradeReason, message: string, cost = 0): Degraded => ({ kind: "degraded", reason, message, latencyMs: performance.now() - started, costUsd: cost });
+  private async run<T>(job: FrontierJob<T>, reason: string, entry: ProviderEntry | undefined, started: number, tally: CallTally): Promise<CallOutcome<T>> {
+    let paid = 0;
+    const degraded = (why: DegradeReason, message: string): Degraded => ({ kind: "degraded", reason: why, message, latencyMs: performance.now() - started, costUsd: paid });
     const { tenant } = job;
-    const now = this.clock();
     if (!this.switchedOn) return degraded("escalation_disabled", "escalation is switched off");
     if (!entry) return degraded("no_provider", `no frontier provider configured for model '${job.manifest.name}'`);
     if (job.signal.aborted) return degraded("cancelled", "the client went away");
-    if (!(await this.deps.store.takeEscalation(tenant.id, tenant.escalationsPerMinute, now))) {
+    if (!(await this.deps.limiter.take(tenant.id, tenant.escalationsPerMinute, this.clock()))) {
       return degraded("rate_limited", `tenant '${tenant.id}' is over ${tenant.escalationsPerMinute} escalations per minute`);
     }
     const permit = entry.breaker.acquire();
@@ -214,58 +245,45 @@ export class EscalationService {
     const price = this.deps.prices.priceOf(entry.provider.model)!;
     const maxOutputTokens = Math.max(job.maxOutputTokens ?? 0, entry.settings.maxOutputTokens);
     const request: FrontierRequest = { ...job.request, maxOutputTokens };
-    const counted =
+    const inputTokens =
       countTokens(request.system) +
       request.messages.reduce((sum, m) => sum + countTokens(m.content) + MESSAGE_OVERHEAD_TOKENS, 0) +
       countTokens(JSON.stringify(request.answerSchema)) +
       MESSAGE_OVERHEAD_TOKENS;
-    const worstCase = costUsd(price, Math.ceil(counted * entry.settings.inputTokenMargin), maxOutputTokens);
-    let paid = 0;
-    let lastUsage: TokenUsage | undefined;
-
-    // Each attempt reserves its own worst case, so retries can never spend past the budget either.
-    const attempt = async (timeoutMs: number) => {
-      const reservation = await this.deps.store.reserve(tenant.id, worstCase, tenant.dailyBudgetUsd, now);
-      if (!reservation) throw new BudgetExhausted();
-      const callStarted = performance.now();
-      let settled = false;
-      try {
-        const reply = await entry.provider.call(request, { signal: job.signal, timeoutMs });
-        const cost = reply.usage ? costUsd(price, reply.usage.inputTokens, reply.usage.outputTokens) : worstCase;
-        await this.settle(reservation, cost, entry, tenant);
-        settled = true;
-        paid += cost;
-        lastUsage = reply.usage;
-        const value = job.parse(reply.answer);
-        this.observeCall(entry, "ok", callStarted);
-        return value;
-      } catch (error) {
-        const failure = error instanceof FrontierError ? error : new FrontierError("connection", String(error));
-        if (!settled) {
-          // An error response is not billed; an answer, a timeout or a broken-off call may have been: the worst case.
-          const maybeBilled = failure.failure !== "rate_limited" && failure.failure !== "server_error" && failure.failure !== "client_error";
-          if (maybeBilled) {
-            await this.settle(reservation, worstCase, entry, tenant);
-            paid += worstCase;
-          } else {
-            await this.deps.store.release(reservation);
-          }
-        }
-        this.observeCall(entry, failure.failure, callStarted);
-        throw failure;
-      }
+    const budgetEnd = started + job.budgetMs;
+    const plan: CallPlan<T> = {
+      book: this.deps.book,
+      provider: entry.provider,
+      price,
+      request,
+      tenant,
+      requestId: job.requestId,
+      reason,
+      worstCaseUsd: costUsd(price, Math.ceil(inputTokens * entry.settings.inputTokenMargin), maxOutputTokens),
+      inputTokens,
+      signal: job.signal,
+      deadlineIsCallers: job.deadline < budgetEnd,
+      parse: job.parse,
+      onSettled: (settlement, written, error) => {
+        tally.calls++;
+        paid += settlement.costUsd;
+        if (settlement.usageSource !== "none") tally.usageSource = settlement.usageSource;
+        void this.afterSettle(entry, tenant, settlement, written, error);
+      },
     };
 
     try {
-      const value = await withRetries(attempt, {
+      const { value, cost } = await withRetries((limit, attempt) => callOnce(plan, limit, attempt), {
         maxRetries: entry.settings.maxRetries,
         baseDelayMs: entry.settings.retryBaseDelayMs,
         timeoutMs: entry.settings.timeoutMs,
-        deadline: job.deadline,
+        deadline: Math.min(budgetEnd, job.deadline),
+        deadlineIsCallers: plan.deadlineIsCallers,
         signal: job.signal,
         random: this.deps.random ?? Math.random,
       });
       entry.breaker.succeeded(permit);
+      if (cost.inputTokens !== null && cost.outputTokens !== null) tally.usage = { inputTokens: cost.inputTokens, outputTokens: cost.outputTokens };
       return {
         kind: "answered",
         value,
@@ -273,20 +291,30 @@ export class EscalationService {
         model: entry.provider.model,
         latencyMs: performance.now() - started,
         costUsd: paid,
-        ...(lastUsage ? { usage: lastUsage } : {}),
+        ...(tally.usage ? { usage: tally.usage } : {}),
       };
     } catch (error) {
       if (error instanceof BudgetExhausted) {
         entry.breaker.abandoned(permit);
-        return degraded("over_budget", `tenant '${tenant.id}' has not enough of its daily budget (${tenant.dailyBudgetUsd} USD) left for this call`, paid);
+        return degraded("over_budget", `tenant '${tenant.id}' has not enough of its daily budget (${tenant.dailyBudgetUsd} USD) left for this call`);
+      }
+      if (error instanceof SpendUnrecorded) {
+        entry.breaker.abandoned(permit);
+        this.deps.metrics.ledgerErrors.inc();
+        return degraded("ledger_unavailable", error.message);
       }
       const failure = error instanceof FrontierError ? error : new FrontierError("connection", String(error));
       if (failure.failure === "aborted" || job.signal.aborted) {
         entry.breaker.abandoned(permit);
-        return degraded("cancelled", "the client went away", paid);
+        return degraded("cancelled", "the client went away");
+      }
+      // The caller's own short deadline says nothing of the provider's health.
+      if (failure.options.callerDeadline) {
+        entry.breaker.abandoned(permit);
+        return degraded("deadline", failure.message);
       }
       entry.breaker.failed(permit);
-      return degraded(failure.options.outOfTime ? "deadline" : failure.failure, failure.message, paid);
+      return degraded(failure.failure as Exclude<FrontierFailure, "aborted">, failure.message);
     }
   }
 
@@ -294,25 +322,36 @@ export class EscalationService {
     return this.deps.now?.() ?? new Date();
   }
 
-  private observeCall(entry: ProviderEntry, result: string, started: number): void {
-    this.deps.metrics.frontierCalls.inc({ provider: entry.provider.name, result });
-    this.deps.metrics.frontierLatency.observe({ provider: entry.provider.name }, (performance.now() - started) / 1000);
+  private async afterSettle(entry: ProviderEntry, tenant: Tenant, settlement: CallSettlement, written: boolean, error?: Error): Promise<void> {
+    const provider = entry.provider.name;
+    this.deps.metrics.frontierCalls.inc({ provider, result: settlement.result });
+    this.deps.metrics.frontierLatency.observe({ provider }, settlement.latencyMs / 1000);
+    this.deps.metrics.spend.inc({ tenant: tenant.id, provider }, settlement.costUsd);
+    if (!written) {
+      this.deps.metrics.ledgerErrors.inc();
+      this.deps.log("error", `a frontier call could not be settled in the ledger; it stays counted at its worst case: ${error?.message}`, { provider });
+      return;
+    }
+    try {
+      const spend = await this.deps.book.spend(tenant.id, this.clock());
+      this.deps.metrics.budgetRemaining.set({ tenant: tenant.id }, Math.max(0, tenant.dailyBudgetUsd - spend.committedUsd - spend.reservedUsd));
+    } catch {
+      // A gauge that misses one update is not worth failing anything for.
+    }
   }
 
-  private async settle(reservation: Reservation, cost: number, entry: ProviderEntry, tenant: Tenant): Promise<void> {
-    await this.deps.store.settle(reservation, cost);
-    this.deps.metrics.spend.inc({ tenant: tenant.id, provider: entry.provider.name }, cost);
-    const spend = await this.deps.store.spend(tenant.id, this.clock());
-    this.deps.metrics.budgetRemaining.set({ tenant: tenant.id }, Math.max(0, tenant.dailyBudgetUsd - spend.committedUsd - spend.reservedUsd));
+  private logDegraded<T>(job: FrontierJob<T>, reason: string, entry: ProviderEntry | undefined, outcome: Degraded, tally: CallTally): void {
+    const level = QUIET.has(outcome.reason) ? "debug" : POLICY.has(outcome.reason) ? "info" : "warn";
+    const fields = { reqId: job.requestId, tenant: job.tenant.id, model: job.manifest.name, provider: entry?.provider.name ?? null, reason, cause: outcome.reason, calls: tally.calls };
+    this.deps.log(level, `escalation degraded (${outcome.reason}): ${outcome.message}`, fields);
   }
 
-  private record<T>(job: FrontierJob<T>, subject: LedgerSubject, entry: ProviderEntry | undefined, outcome: CallOutcome<T>): void {
+  private record<T>(job: FrontierJob<T>, subject: LedgerSubject, entry: ProviderEntry | undefined, outcome: CallOutcome<T>, tally: CallTally): void {
     const { manifest } = job;
     if (subject.reason !== "shadow") {
       this.deps.metrics.escalations.inc({ model: manifest.name, outcome: outcome.kind, reason: outcome.kind === "answered" ? subject.reason : outcome.reason });
     }
     const { frontierAnswer, ...fields } = subject;
-    const usage = outcome.kind === "answered" ? outcome.usage : undefined;
     try {
       this.deps.ledger.recordEscalation({
         ...fields,
@@ -323,22 +362,24 @@ export class EscalationService {
         provider: entry?.provider.name ?? null,
         frontierModel: entry?.provider.model ?? null,
         frontierLabel: outcome.kind === "answered" ? frontierAnswer(outcome.value) : null,
-        inputTokens: usage?.inputTokens ?? null,
-        outputTokens: usage?.outputTokens ?? null,
+        inputTokens: tally.usage?.inputTokens ?? null,
+        outputTokens: tally.usage?.outputTokens ?? null,
         costUsd: outcome.costUsd,
         latencyMs: outcome.latencyMs,
         outcome: outcome.kind,
         failure: outcome.kind === "degraded" ? outcome.reason : null,
+        message: outcome.kind === "degraded" ? outcome.message : null,
         priceVersion: this.deps.prices.version,
+        requestId: job.requestId,
+        calls: tally.calls,
+        usageSource: tally.usageSource,
       });
     } catch (error) {
       this.deps.metrics.ledgerErrors.inc();
-      this.deps.log("error", `ledger write failed (serving goes on): ${(error as Error).message}`);
+      this.deps.log("error", `ledger write failed (serving goes on): ${(error as Error).message}`, { reqId: job.requestId });
     }
   }
 }
-
-class BudgetExhausted extends Error {}
 
 export function hashInput(text: string): string {
   return `sha256:${createHash("sha256").update(text, "utf8").digest("hex")}`;

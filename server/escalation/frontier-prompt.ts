@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { ServingError } from "../errors/registry.js";
-import { FrontierError } from "./frontier-error.js";
+import { describeAnswer, FrontierError } from "./frontier-error.js";
 
 /** Used when a model folder has no prompt of its own. `{{labels}}` and `{{input}}` are filled in. */
 export const GENERIC_PROMPT = `You are a careful text classifier. Classify the input into exactly one of these labels: {{labels}}.
@@ -46,7 +46,9 @@ export function frontierPrompt(template: string, id: string, labels: readonly st
     parseAnswer: (value) => {
       const parsed = Answer.safeParse(value);
       if (!parsed.success) {
-        throw new FrontierError("invalid_answer", `answer ${JSON.stringify(value)?.slice(0, 200)} is not one of the labels ${list}`);
+        const label = (value as { label?: unknown } | null)?.label;
+        const got = typeof label === "string" && label.length <= 40 ? `label ${JSON.stringify(label)}` : describeAnswer(value);
+        throw new FrontierError("invalid_answer", `the answer (${got}) is not {"label": one of ${list}}`);
       }
       return parsed.data.label;
     },

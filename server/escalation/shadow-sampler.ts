@@ -22,7 +22,7 @@ export class ShadowSampler {
   offer(request: Omit<EscalationRequest, "deadline" | "signal">, rate: number): boolean {
     if (rate <= 0 || this.stopping.signal.aborted || this.random() >= rate) return false;
     const call = this.escalation
-      .escalate({ ...request, deadline: performance.now() + this.deadlineMs, signal: this.stopping.signal }, "shadow")
+      .escalate({ ...request, deadline: performance.now() + this.deadlineMs, signal: this.stopping.signal }, "shadow", this.deadlineMs)
       // escalate() turns every failure into an outcome; this only keeps a bug from becoming an unhandled rejection.
       .catch(() => undefined)
       .finally(() => this.inFlight.delete(call));

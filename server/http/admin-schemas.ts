@@ -35,9 +35,13 @@ export const EscalationRecordBody = RecordBody.extend({
   cost_usd: z.number(),
   latency_ms: z.number(),
   outcome: z.enum(["answered", "degraded"]),
-  failure: nullableString,
+  failure: nullableString.describe("Why the input was not answered by the frontier (the degraded reason); null when it was."),
+  message: nullableString.describe("What happened, in words (secrets and answer contents left out); null when answered."),
   prompt: nullableString,
   price_version: nullableString,
+  request_id: nullableString.describe("The request that escalated (x-request-id); its log lines and frontier calls carry it too."),
+  calls: z.number().describe("Frontier calls made: tries and retries."),
+  usage_source: nullableString.describe("Where the token counts behind cost_usd came from: provider, counted (the provider reported none), reserved (charged at the worst case)."),
 });
 
 export const ReviewItemBody = RecordBody.extend({

@@ -15,6 +15,8 @@ export interface CascadeInput {
   texts: string[];
   outputs: ClassificationOutput[];
   tenant: Tenant;
+  /** The HTTP request's id, carried into log lines and ledger rows of its escalations. */
+  requestId: string;
   deadline: number;
   signal: AbortSignal;
   /** `cascade` follows the model's policy; `specialist` never escalates; `frontier` escalates every input. */
@@ -40,7 +42,7 @@ export async function cascadeResults(context: ServerContext, input: CascadeInput
     input.outputs.forEach((o, i) => {
       if (escalating[i] || below[i]) return;
       const specialist = { label: o.label, confidence: o.confidence };
-      cascade.shadow.offer({ tenant: input.tenant, manifest, prompt, text: input.texts[i]!, specialist }, shadowRate);
+      cascade.shadow.offer({ tenant: input.tenant, manifest, prompt, requestId: input.requestId, text: input.texts[i]!, specialist }, shadowRate);
     });
   }
 
@@ -51,6 +53,7 @@ export async function cascadeResults(context: ServerContext, input: CascadeInput
             tenant: input.tenant,
             manifest,
             prompt,
+            requestId: input.requestId,
             text: input.texts[i]!,
             specialist: { label: o.label, confidence: o.confidence },
             deadline: input.deadline - RESPONSE_MARGIN_MS,

@@ -15,6 +15,7 @@ export interface InvalidOutput {
   /** The request's json_schema.strict, passed on to OpenAI-compatible providers. */
   strict: boolean;
   tenant: Tenant;
+  requestId: string;
   deadline: number;
   signal: AbortSignal;
   /** The 422 the caller gets if the frontier cannot answer instead. */
@@ -55,6 +56,7 @@ export async function escalateInvalidOutput(context: ServerContext, input: Inval
     {
       tenant: input.tenant,
       manifest,
+      requestId: input.requestId,
       request: { ...frontierMessages(input.request), answerSchema: schema, strict: input.strict },
       maxOutputTokens: input.request.maxTokens,
       parse: (answer) => {
@@ -63,6 +65,7 @@ export async function escalateInvalidOutput(context: ServerContext, input: Inval
         return answer;
       },
       deadline: input.deadline - RESPONSE_MARGIN_MS,
+      budgetMs: context.config.escalation.outputDeadlineMs,
       signal: input.signal,
     },
     {

@@ -24,7 +24,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
   const metrics = new ServingMetrics({ defaultMetrics: config.metrics.defaultMetrics });
   const lifecycle = new Lifecycle();
   const logger = pino({ level: config.server.logLevel });
-  const log = (level: "info" | "warn" | "error", message: string) => logger[level](message);
+  const log = (level: "debug" | "info" | "warn" | "error", message: string, fields: Record<string, unknown> = {}) => logger[level](fields, message);
   const registry = await ModelRegistry.load(config, metrics, log);
   let cascade: Cascade | undefined;
   let app: FastifyInstance;

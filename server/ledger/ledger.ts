@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
+import { migrateLedger } from "./ledger-schema.js";
 
 /** What escalations and review items both record: who asked, which model, the input and the specialist's answer. */
 export interface ReviewRecord {
@@ -23,11 +24,18 @@ export interface EscalationRecord extends ReviewRecord {
   outputTokens: number | null;
   costUsd: number;
   latencyMs: number;
-  /** `answered`, or `degraded` with the cause in `failure`. */
+  /** `answered`, or `degraded` with the cause in `failure` and what happened in `message`. */
   outcome: "answered" | "degraded";
   failure: string | null;
+  message: string | null;
   prompt: string | null;
   priceVersion: string | null;
+  /** The HTTP request that escalated; its frontier calls carry the same id. */
+  requestId: string | null;
+  /** Frontier calls made (tries and retries). */
+  calls: number;
+  /** Where the token counts came from (`provider`, `counted`, `reserved`); null when no call was billed. */
+  usageSource: string | null;
 }
 
 export interface StoredReview extends ReviewRecord {
@@ -46,20 +54,6 @@ export interface ListQuery {
   limit: number;
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS escalations (
-  id INTEGER PRIMARY KEY, time TEXT NOT NULL, tenant TEXT NOT NULL, model TEXT NOT NULL, version TEXT NOT NULL,
-  input_hash TEXT NOT NULL, input_text TEXT, specialist_label TEXT NOT NULL, specialist_confidence REAL NOT NULL,
-  reason TEXT NOT NULL, provider TEXT, frontier_model TEXT, frontier_label TEXT, input_tokens INTEGER,
-  output_tokens INTEGER, cost_usd REAL NOT NULL, latency_ms REAL NOT NULL, outcome TEXT NOT NULL, failure TEXT,
-  prompt TEXT, price_version TEXT);
-CREATE INDEX IF NOT EXISTS escalations_tenant_time ON escalations (tenant, time);
-CREATE TABLE IF NOT EXISTS reviews (
-  id INTEGER PRIMARY KEY, time TEXT NOT NULL, tenant TEXT NOT NULL, model TEXT NOT NULL, version TEXT NOT NULL,
-  input_hash TEXT NOT NULL, input_text TEXT, specialist_label TEXT NOT NULL, specialist_confidence REAL NOT NULL,
-  frontier_label TEXT, status TEXT NOT NULL DEFAULT 'open', human_label TEXT, resolved_at TEXT, resolved_by TEXT);
-CREATE INDEX IF NOT EXISTS reviews_status ON reviews (status, id);
-`;
 
 const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 const camel = (key: string) => key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
@@ -83,7 +77,7 @@ export class Ledger {
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = NORMAL");
     this.db.pragma("busy_timeout = 5000");
-    this.db.exec(SCHEMA);
+    migrateLedger(this.db);
     if (options.maxBytes !== undefined) {
       // SQLite then fails a write past the cap with SQLITE_FULL, the same error a full disk gives.
       const pageSize = this.db.pragma("page_size", { simple: true }) as number;
@@ -94,11 +88,16 @@ export class Ledger {
     this.insertEscalation = insert("escalations", [
       "time", "tenant", "model", "version", "inputHash", "inputText", "specialistLabel", "specialistConfidence", "reason",
       "provider", "frontierModel", "frontierLabel", "inputTokens", "outputTokens", "costUsd", "latencyMs", "outcome",
-      "failure", "prompt", "priceVersion",
+      "failure", "message", "prompt", "priceVersion", "requestId", "calls", "usageSource",
     ]);
     this.insertReview = insert("reviews", [
       "time", "tenant", "model", "version", "inputHash", "inputText", "specialistLabel", "specialistConfidence", "frontierLabel",
     ]);
+  }
+
+  /** The open database, for the other embedded stores kept in the same file (the spend book). */
+  get database(): Database.Database {
+    return this.db;
   }
 
   recordEscalation(record: EscalationRecord): number {
@@ -107,14 +106,6 @@ export class Ledger {
 
   addReview(record: ReviewRecord): number {
     return Number(this.insertReview.run(record).lastInsertRowid);
-  }
-
-  /** Committed frontier spend per tenant on a UTC day (YYYY-MM-DD), to restore budgets after a restart. */
-  spendOn(day: string): Map<string, number> {
-    const rows = this.db
-      .prepare("SELECT tenant, SUM(cost_usd) AS usd FROM escalations WHERE time >= ? AND time < ? GROUP BY tenant")
-      .all(`${day}T`, `${day}U`) as Array<{ tenant: string; usd: number }>;
-    return new Map(rows.map((r) => [r.tenant, r.usd]));
   }
 
   listEscalations(query: ListQuery): Array<EscalationRecord & { id: number }> {

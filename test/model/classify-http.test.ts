@@ -45,7 +45,7 @@ describe("POST /v1/classify", () => {
   });
 
   it("reports truncation of inputs longer than the model's maximum", async () => {
-    const models = await (await fetch(`${server.url}/v1/models`)).json();
+    const models = (await (await fetch(`${server.url}/v1/models`)).json()) as any;
     const maxTokens = models.models.find((m: { name: string }) => m.name === "email-spam").limits.max_tokens;
     const long = "cheap meds online now ".repeat(maxTokens);
     const r = await postJson(server, "/v1/classify", { model: "email-spam", input: [long, "short note"] });

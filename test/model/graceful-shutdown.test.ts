@@ -86,12 +86,12 @@ describe("graceful shutdown on SIGTERM", () => {
     const refused = await classify(origin, SURE);
     expect(refused.status).toBe(503);
     expect(refused.headers.get("connection")).toBe("close");
-    expect((await refused.json()).error.code).toBe("ERR_SHUTTING_DOWN");
+    expect(((await refused.json()) as any).error.code).toBe("ERR_SHUTTING_DOWN");
 
     // The request the hanging frontier held ends with the specialist's answer, flagged, at the frontier timeout.
     const answer = await held;
     expect(answer.status).toBe(200);
-    expect((await answer.json()).results[0]).toMatchObject({ served_by: "specialist", escalated: true, degraded: true });
+    expect(((await answer.json()) as any).results[0]).toMatchObject({ served_by: "specialist", escalated: true, degraded: true });
 
     await keepAliveClosed;
     const [code] = await exited;

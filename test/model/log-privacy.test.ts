@@ -60,8 +60,9 @@ describe("logs", () => {
     expect(answered.headers.get("x-request-id")).toBe(REQUEST_ID);
     // Escalated, answered by the frontier; then the frontier fails and the answer is degraded.
     await record(send("/v1/classify", JSON.stringify({ model: "email-spam", input: text(UNSURE) }), KEYS.user));
-    frontier.next({ kind: "status", status: 500 });
-    await record(send("/v1/classify", JSON.stringify({ model: "email-spam", input: `${text(UNSURE)} again` }), KEYS.user));
+    // A provider error that quotes the API key, as OpenAI's 401 does ("Incorrect API key provided: sk-…").
+    frontier.next({ kind: "status", status: 401, message: `Incorrect API key provided: ${KEYS.frontier}` });
+    await record(send("/v1/classify", JSON.stringify({ model: "email-spam", input: `${text(UNSURE)} again` }), KEYS.user, { "x-request-id": "log-test-degraded" }));
     await record(send("/v1/chat/completions", JSON.stringify({ model: "email-spam-llama", messages: [{ role: "user", content: text("Say hello") }], max_tokens: 4, seed: 1 }), KEYS.user));
     // Refusals: bad JSON, an unknown field, a wrong type, a wrong key, no admin scope, too many inputs.
     await record(send("/v1/classify", `{"model": "email-spam", "input": "${MARKER}`, KEYS.user));
@@ -73,6 +74,10 @@ describe("logs", () => {
     await record(send("/admin/models/email-spam/reload", JSON.stringify({ version: MARKER }), KEYS.admin));
     expect(statuses).toEqual([200, 200, 200, 200, 400, 400, 400, 401, 403, 400, 422]);
     expect(frontier.seen.map((s) => s.text).every((t) => t.includes(MARKER))).toBe(true);
+
+    const ledgerRows = await (await fetch(`${child.origin}/v1/escalations`, { headers: { authorization: `Bearer ${KEYS.admin}` } })).text();
+    expect(ledgerRows).toContain("client_error");
+    expect(ledgerRows).not.toContain(KEYS.frontier);
 
     // pino writes asynchronously: give the last lines a moment.
     await new Promise((r) => setTimeout(r, 300));
@@ -87,6 +92,9 @@ describe("logs", () => {
     expect(perRequest.length).toBeGreaterThanOrEqual(statuses.length);
     for (const r of perRequest) expect(r.reqId).toEqual(expect.any(String));
     expect(perRequest.find((r) => r.reqId === REQUEST_ID)).toMatchObject({ url: "/v1/classify", status: 200 });
+    // The failed escalation says why, in one line, with the request it belongs to.
+    const degraded = records.filter((r) => String(r.msg).startsWith("escalation degraded"));
+    expect(degraded).toEqual([expect.objectContaining({ reqId: "log-test-degraded", provider: "fake", cause: "client_error", msg: expect.stringContaining("401") })]);
     // Every line written while handling a request says which one.
     for (const r of records.filter((r) => "url" in r || "code" in r)) expect(r.reqId).toEqual(expect.any(String));
   });

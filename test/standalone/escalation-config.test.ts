@@ -9,7 +9,7 @@ import { priceBook, PRICE_TABLE } from "../../server/escalation/price-table.js";
 const noEnv = {} as NodeJS.ProcessEnv;
 const provider = { kind: "openai", model: "gpt-5-mini", apiKeyEnv: "KEY" } as const;
 
-function rejected(overrides: Parameters<typeof loadConfig>[0]["overrides"]): string {
+function rejected(overrides: NonNullable<Parameters<typeof loadConfig>[0]>["overrides"]): string {
   try {
     loadConfig({ env: noEnv, overrides });
   } catch (error) {

@@ -21,8 +21,12 @@ const row = (fields: Partial<EscalationRecord>): EscalationRecord => ({
   latencyMs: 5,
   outcome: "answered",
   failure: null,
+  message: null,
   prompt: null,
   priceVersion: "2025-11-01",
+  requestId: "req-1",
+  calls: 1,
+  usageSource: "provider",
   ...fields,
 });
 

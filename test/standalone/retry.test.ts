@@ -1,22 +1,23 @@
 import { performance } from "node:perf_hooks";
 import { describe, expect, it } from "vitest";
 import { FrontierError, parseRetryAfter } from "../../server/escalation/frontier-error.js";
-import { withRetries } from "../../server/escalation/retry.js";
+import { withRetries, type AttemptLimit } from "../../server/escalation/retry.js";
 
 const options = (overrides: Partial<Parameters<typeof withRetries>[1]> = {}) => ({
   maxRetries: 2,
   baseDelayMs: 1,
   timeoutMs: 1000,
   deadline: performance.now() + 5000,
+  deadlineIsCallers: false,
   signal: new AbortController().signal,
   random: () => 0.5,
   ...overrides,
 });
 
 function script(...outcomes: Array<FrontierError | string>) {
-  const calls: number[] = [];
-  const attempt = async (timeoutMs: number) => {
-    calls.push(timeoutMs);
+  const calls: AttemptLimit[] = [];
+  const attempt = async (limit: AttemptLimit) => {
+    calls.push(limit);
     const next = outcomes.shift();
     if (next instanceof FrontierError) throw next;
     return next ?? "ok";
@@ -51,15 +52,31 @@ describe("retries", () => {
     expect(late.calls).toHaveLength(1);
   });
 
-  it("bounds each attempt by the time left before the deadline", async () => {
+  it("bounds each attempt by the time left before the deadline, and says so", async () => {
     const { attempt, calls } = script("ok");
     await withRetries(attempt, options({ timeoutMs: 3000, deadline: performance.now() + 200 }));
-    expect(calls[0]).toBeLessThanOrEqual(200);
+    expect(calls[0]!.timeoutMs).toBeLessThanOrEqual(200);
+    expect(calls[0]!.cutByDeadline).toBe(true);
+    const roomy = script("ok");
+    await withRetries(roomy.attempt, options({ timeoutMs: 300, deadline: performance.now() + 5000 }));
+    expect(roomy.calls[0]).toEqual({ timeoutMs: 300, cutByDeadline: false });
   });
 
-  it("does not start an attempt when no time is left", async () => {
+  // Regression: a fractional limit (deadline − now) reached the SDK, which refuses it ("timeout must be an integer").
+  it("hands out whole milliseconds only", async () => {
+    for (let i = 0; i < 20; i++) {
+      const { attempt, calls } = script("ok");
+      await withRetries(attempt, options({ timeoutMs: 3000, deadline: performance.now() + 200 + Math.random() }));
+      expect(Number.isInteger(calls[0]!.timeoutMs)).toBe(true);
+    }
+  });
+
+  it("does not start an attempt when no time is left, and says whose deadline it was", async () => {
     const { attempt, calls } = script("ok");
-    await expect(withRetries(attempt, options({ deadline: performance.now() + 5 }))).rejects.toMatchObject({ failure: "timeout" });
+    await expect(withRetries(attempt, options({ deadline: performance.now() + 5, deadlineIsCallers: true }))).rejects.toMatchObject({
+      failure: "timeout",
+      options: { callerDeadline: true },
+    });
     expect(calls).toHaveLength(0);
   });
 

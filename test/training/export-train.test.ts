@@ -38,6 +38,10 @@ function escalation(text: string, label: string | null, i: number): EscalationRe
     failure: label === null ? "timeout" : null,
     prompt: "generic",
     priceVersion: "2025-11-01",
+    message: null,
+    requestId: null,
+    calls: 1,
+    usageSource: "provider",
   };
 }
 

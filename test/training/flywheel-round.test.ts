@@ -31,7 +31,8 @@ function recordAnswered(examples: LabelledExample[], label: (e: LabelledExample)
       time: new Date(Date.UTC(2026, 10, 1, 0, 0, written++)).toISOString(), tenant: "open", model: "drift", version: "1",
       inputHash: hashInput(e.text), inputText: e.text, specialistLabel: e.label, specialistConfidence: 0.6, reason: "low_confidence",
       provider: "fake", frontierModel: "gpt-5", frontierLabel: label(e), inputTokens: 100, outputTokens: 5, costUsd: 0.0001,
-      latencyMs: 900, outcome: "answered", failure: null, prompt: "email", priceVersion: "2025-11-01",
+      latencyMs: 900, outcome: "answered", failure: null, message: null, prompt: "email", priceVersion: "2025-11-01",
+      requestId: null, calls: 1, usageSource: "provider",
     });
   }
   ledger.close();

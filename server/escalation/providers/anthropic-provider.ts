@@ -1,27 +1,43 @@
 import Anthropic from "@anthropic-ai/sdk";
+import { z } from "zod";
 import type { ProviderSettings } from "../../config/escalation-schema.js";
-import { FrontierError, fromSdkError } from "../frontier-error.js";
+import { tokenCount, type ReportedUsage } from "../call-cost.js";
+import { describeAnswer, FrontierError, fromSdkError } from "../frontier-error.js";
+import { boundedFetch } from "./bounded-fetch.js";
 import type { FrontierProvider } from "./frontier-provider.js";
 
 const TOOL = "record_answer";
 const WRAPPED = "value";
+
+/** The part of a message the answer is read from. */
+const Message = z.object({
+  content: z.array(z.object({ type: z.string(), input: z.unknown().optional() })),
+  stop_reason: z.string().nullish(),
+});
+
+function reportedUsage(usage: unknown): ReportedUsage | undefined {
+  if (!usage || typeof usage !== "object") return undefined;
+  const u = usage as Record<string, unknown>;
+  const counts = { inputTokens: tokenCount(u.input_tokens), outputTokens: tokenCount(u.output_tokens) };
+  return Object.fromEntries(Object.entries(counts).filter(([, v]) => v !== undefined));
+}
 
 /**
  * Anthropic Messages with a forced tool call whose input schema is the answer's schema. Tool inputs are always
  * objects, so an answer of another type (an array, a string) travels wrapped in `{ value: … }`.
  */
 export function createAnthropicProvider(name: string, settings: ProviderSettings, apiKey: string): FrontierProvider {
-  const client = new Anthropic({ apiKey, ...(settings.baseURL ? { baseURL: settings.baseURL } : {}), maxRetries: 0 });
+  const client = new Anthropic({ apiKey, ...(settings.baseURL ? { baseURL: settings.baseURL } : {}), maxRetries: 0, fetch: boundedFetch(settings.maxResponseBytes) });
   return {
     name,
     kind: "anthropic",
     model: settings.model,
-    async call(request, { signal, timeoutMs }) {
+    async call(request, { signal }) {
       const wrapped = request.answerSchema.type !== "object";
       const inputSchema = wrapped
         ? { type: "object" as const, properties: { [WRAPPED]: request.answerSchema }, required: [WRAPPED] }
         : { ...request.answerSchema, type: "object" as const };
-      let message: Anthropic.Message;
+      let message: unknown;
       try {
         message = await client.messages.create(
           {
@@ -32,18 +48,20 @@ export function createAnthropicProvider(name: string, settings: ProviderSettings
             tools: [{ name: TOOL, description: "Record the answer.", input_schema: inputSchema }],
             tool_choice: { type: "tool", name: TOOL },
           },
-          { signal, timeout: timeoutMs, maxRetries: 0 },
+          { signal, maxRetries: 0 },
         );
       } catch (error) {
-        throw fromSdkError(error, name);
+        throw fromSdkError(error, name, [apiKey]);
       }
-      const block = message.content.find((b) => b.type === "tool_use");
-      if (!block || block.type !== "tool_use") {
-        throw new FrontierError("invalid_answer", `${name}: no ${TOOL} tool call in the answer (stop reason ${message.stop_reason})`);
+      const usage = reportedUsage((message as { usage?: unknown } | null)?.usage);
+      const shape = Message.safeParse(message);
+      if (!shape.success) throw new FrontierError("invalid_answer", `${name}: the response is not a message (${describeAnswer(message)})`, { usage });
+      const block = shape.data.content.find((b) => b.type === "tool_use");
+      if (!block) {
+        throw new FrontierError("invalid_answer", `${name}: no ${TOOL} tool call in the answer (stop reason ${shape.data.stop_reason})`, { usage, outputText: JSON.stringify(shape.data.content) });
       }
-      const input = block.input as Record<string, unknown> | null;
-      const answer = wrapped ? input?.[WRAPPED] : input;
-      return { answer, usage: { inputTokens: message.usage.input_tokens, outputTokens: message.usage.output_tokens } };
+      const input = block.input as Record<string, unknown> | null | undefined;
+      return { answer: wrapped ? input?.[WRAPPED] : input, usage, outputText: JSON.stringify(input ?? null) };
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { ProviderSettings } from "../../config/escalation-schema.js";
 import { ServingError } from "../../errors/registry.js";
+import type { ReportedUsage } from "../call-cost.js";
 import { createAnthropicProvider } from "./anthropic-provider.js";
 import { createOpenAiProvider } from "./openai-provider.js";
 
@@ -22,16 +23,22 @@ export interface FrontierRequest {
 export interface FrontierReply {
   /** The structured answer, parsed from JSON but not yet validated. */
   answer: unknown;
-  /** From the provider; absent when an OpenAI-compatible server does not report it. */
-  usage?: { inputTokens: number; outputTokens: number };
+  /** The token counts the provider reported (OpenAI-compatible servers may report some, or none). */
+  usage?: ReportedUsage;
+  /** The answer as received, to count its tokens when the provider did not. */
+  outputText: string;
 }
 
-/** One call to one frontier model through its official SDK; retries, timeouts overall and the breaker are the caller's. */
+/**
+ * One call to one frontier model through its official SDK. The signal bounds the whole call, response body
+ * included (the SDKs' own timeouts stop at the headers); retries, time budgets and the breaker are the caller's.
+ * Failures are thrown as FrontierError, their messages free of the API key.
+ */
 export interface FrontierProvider {
   readonly name: string;
   readonly kind: ProviderSettings["kind"];
   readonly model: string;
-  call(request: FrontierRequest, options: { signal: AbortSignal; timeoutMs: number }): Promise<FrontierReply>;
+  call(request: FrontierRequest, options: { signal: AbortSignal }): Promise<FrontierReply>;
 }
 
 export function createProvider(name: string, settings: ProviderSettings, env: NodeJS.ProcessEnv = process.env): FrontierProvider {

@@ -1,17 +1,34 @@
 import OpenAI from "openai";
+import { z } from "zod";
 import type { ProviderSettings } from "../../config/escalation-schema.js";
-import { FrontierError, fromSdkError } from "../frontier-error.js";
+import { tokenCount, type ReportedUsage } from "../call-cost.js";
+import { describeAnswer, FrontierError, fromSdkError } from "../frontier-error.js";
+import { boundedFetch } from "./bounded-fetch.js";
 import type { FrontierProvider } from "./frontier-provider.js";
+
+/** The part of a chat completion the answer is read from; anything else in the body is ignored. */
+const Completion = z.object({
+  choices: z
+    .array(z.object({ message: z.object({ content: z.string().nullish(), refusal: z.string().nullish() }), finish_reason: z.string().nullish() }))
+    .min(1),
+});
+
+function reportedUsage(usage: unknown): ReportedUsage | undefined {
+  if (!usage || typeof usage !== "object") return undefined;
+  const u = usage as Record<string, unknown>;
+  const counts = { inputTokens: tokenCount(u.prompt_tokens), outputTokens: tokenCount(u.completion_tokens), totalTokens: tokenCount(u.total_tokens) };
+  return Object.fromEntries(Object.entries(counts).filter(([, v]) => v !== undefined));
+}
 
 /** OpenAI Chat Completions with a JSON-schema response format; works with any compatible `baseURL`. */
 export function createOpenAiProvider(name: string, settings: ProviderSettings, apiKey: string): FrontierProvider {
-  const client = new OpenAI({ apiKey, ...(settings.baseURL ? { baseURL: settings.baseURL } : {}), maxRetries: 0 });
+  const client = new OpenAI({ apiKey, ...(settings.baseURL ? { baseURL: settings.baseURL } : {}), maxRetries: 0, fetch: boundedFetch(settings.maxResponseBytes) });
   return {
     name,
     kind: "openai",
     model: settings.model,
-    async call(request, { signal, timeoutMs }) {
-      let completion: OpenAI.Chat.Completions.ChatCompletion;
+    async call(request, { signal }) {
+      let completion: unknown;
       try {
         completion = await client.chat.completions.create(
           {
@@ -20,20 +37,29 @@ export function createOpenAiProvider(name: string, settings: ProviderSettings, a
             [settings.maxTokensField]: request.maxOutputTokens,
             response_format: { type: "json_schema", json_schema: { name: "answer", strict: request.strict, schema: request.answerSchema } },
           },
-          { signal, timeout: timeoutMs, maxRetries: 0 },
+          { signal, maxRetries: 0 },
         );
       } catch (error) {
-        throw fromSdkError(error, name);
+        throw fromSdkError(error, name, [apiKey]);
       }
-      const content = completion.choices[0]?.message?.content;
-      let answer: unknown;
+      const usage = reportedUsage((completion as { usage?: unknown } | null)?.usage);
+      const shape = Completion.safeParse(completion);
+      if (!shape.success) throw new FrontierError("invalid_answer", `${name}: the response is not a chat completion (${describeAnswer(completion)})`, { usage });
+      const choice = shape.data.choices[0]!;
+      const content = choice.message.content ?? "";
+      if (choice.message.refusal) {
+        throw new FrontierError("invalid_answer", `${name}: the model refused to answer (${describeAnswer(choice.message.refusal)})`, { usage, outputText: choice.message.refusal });
+      }
+      if (content === "" && choice.finish_reason === "length") {
+        // Reasoning models spend hidden tokens first: with a small limit they stop before writing the answer.
+        const hint = `raise escalation.providers.${name}.maxOutputTokens (${request.maxOutputTokens})`;
+        throw new FrontierError("invalid_answer", `${name}: no answer within the output token limit (finish_reason length); ${hint}`, { usage, outputText: "" });
+      }
       try {
-        answer = JSON.parse(content ?? "");
+        return { answer: JSON.parse(content), usage, outputText: content };
       } catch {
-        throw new FrontierError("invalid_answer", `${name}: the answer is not JSON: ${JSON.stringify(content)?.slice(0, 200)}`);
+        throw new FrontierError("invalid_answer", `${name}: the answer is not JSON (${describeAnswer(content)})`, { usage, outputText: content });
       }
-      const usage = completion.usage;
-      return { answer, ...(usage ? { usage: { inputTokens: usage.prompt_tokens, outputTokens: usage.completion_tokens } } : {}) };
     },
   };
 }

@@ -26,7 +26,7 @@ export const adminRoutes: FastifyPluginAsyncZod<{ context: ServerContext }> = as
     const now = new Date();
     const tenants = await Promise.all(
       cascade.tenants.list().map(async (t) => {
-        const spend = await cascade.store.spend(t.id, now);
+        const spend = await cascade.book.spend(t.id, now);
         return { id: t.id, role: t.role, day: spend.day, spent_usd: spend.committedUsd, reserved_usd: spend.reservedUsd, daily_budget_usd: t.dailyBudgetUsd };
       }),
     );

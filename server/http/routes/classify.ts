@@ -50,7 +50,7 @@ export const classifyRoute: FastifyPluginAsyncZod<{ context: ServerContext }> = 
         const { backend, result: specialist } = await classifyRouted(routed, missing, { deadline, signal });
         manifest = backend.manifest;
         timings = specialist;
-        ({ results: fresh, costUsd, frontierMs } = await cascadeResults(context, { backend, texts: missing, outputs: specialist.outputs, tenant, deadline, signal, route }));
+        ({ results: fresh, costUsd, frontierMs } = await cascadeResults(context, { backend, texts: missing, outputs: specialist.outputs, tenant, requestId: request.id, deadline, signal, route }));
         fresh.forEach((result, k) => {
           // A degraded answer is not kept: the next identical request should get its chance at the frontier.
           if (cached && !result.degraded) context.cache.set(tenant.id, manifest, missing[k]!, result);

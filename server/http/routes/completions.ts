@@ -80,7 +80,7 @@ export const completionRoutes: FastifyPluginAsyncZod<{ context: ServerContext }>
       const invalid = request.jsonSchema && invalidOutput(result.text, request.jsonSchema);
       if (!invalid) return { result, id, created, model, version };
       const strict = body.response_format?.type === "json_schema" && body.response_format.json_schema.strict === true;
-      const escalationInput = { backend, request: { ...request, jsonSchema: request.jsonSchema! }, strict, tenant: reply.request.tenant!, deadline, signal, invalid };
+      const escalationInput = { backend, request: { ...request, jsonSchema: request.jsonSchema! }, strict, tenant: reply.request.tenant!, requestId: reply.request.id, deadline, signal, invalid };
       const frontier = await escalateInvalidOutput(context, escalationInput);
       return { result: { ...result, text: frontier.text, finishReason: "stop" }, frontier, id, created, model, version };
     }
