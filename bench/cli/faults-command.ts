@@ -6,7 +6,7 @@ import { int } from "../../training/cli/cli-options.js";
 import { childServers } from "../compare/server-starters.js";
 import { versions } from "../compare/versions.js";
 import { FAULT_MODES, faultMode } from "../faults/fault-modes.js";
-import { FAULT_TABLE_HEADER, runFaults } from "../faults/run-faults.js";
+import { FAULT_TABLE_HEADER, runFaults, type BreakerChoice } from "../faults/run-faults.js";
 
 interface FaultFlags {
   requests: number;
@@ -14,6 +14,7 @@ interface FaultFlags {
   deadlineMs: number;
   slackMs: number;
   modes: string;
+  breakers: string;
   repository: string;
   model: string;
   output: string;
@@ -28,16 +29,20 @@ export function registerFaults(bench: Command): void {
     .option("--deadline-ms <ms>", "escalation.deadlineMs of the server", int, 3_000)
     .option("--slack-ms <ms>", "an answer this late past the budget still counts as within it", int, 250)
     .option("--modes <list>", `fault modes (${FAULT_MODES.map((m) => m.name).join(", ")})`, FAULT_MODES.map((m) => m.name).join(","))
+    .option("--breakers <list>", "the provider's breaker: default (opens after 5 failures in a row), off (every request meets the fault), or both", "default,off")
     .option("--repository <dir>", "model repository", "models")
     .option("--model <name>", "model to classify with", "email-spam")
     .option("-o, --output <file>", "JSON results", "bench/results/faults.json")
     .action(async (flags: FaultFlags) => {
       const modes = flags.modes.split(",").map((m) => faultMode(m.trim()));
+      const breakers = flags.breakers.split(",").map((b) => b.trim());
+      for (const b of breakers) if (b !== "default" && b !== "off") throw new Error(`--breakers: '${b}' is neither default nor off`);
       const cli = fileURLToPath(new URL("../../server/cli/main.js", import.meta.url));
       console.log(`faults: ${flags.requests} escalating requests per mode, ${flags.concurrency} in flight, escalation.deadlineMs ${flags.deadlineMs}`);
       for (const line of FAULT_TABLE_HEADER) console.log(line);
       const rows = await runFaults({
         modes,
+        breakers: breakers as BreakerChoice[],
         requests: flags.requests,
         concurrency: flags.concurrency,
         deadlineMs: flags.deadlineMs,

@@ -3,78 +3,19 @@ import { performance } from "node:perf_hooks";
 import { countTokens } from "gpt-tokenizer/encoding/o200k_base";
 import type { EscalationSettings, ProviderSettings } from "../config/escalation-schema.js";
 import type { Tenant } from "../auth/tenants.js";
-import type { EscalationRecord, Ledger } from "../ledger/ledger.js";
+import type { Ledger } from "../ledger/ledger.js";
 import type { EscalationMetrics } from "../metrics/escalation-metrics.js";
 import type { ModelManifest } from "../models/manifest.js";
 import type { RateLimiter } from "../state/rate-limiter.js";
 import type { CallSettlement, SpendBook } from "../state/spend-book.js";
 import { CircuitBreaker, type BreakerPermit } from "./circuit-breaker.js";
 import { BudgetExhausted, callOnce, SpendUnrecorded, type CallPlan } from "./frontier-call.js";
+import { EscalationJournal } from "./escalation-journal.js";
+import type { CallOutcome, CallTally, Degraded, DegradeReason, EscalationLog, EscalationOutcome, EscalationRequest, FrontierJob, LedgerSubject } from "./escalation-types.js";
 import { FrontierError, type FrontierFailure } from "./frontier-error.js";
-import type { FrontierPrompt } from "./frontier-prompt.js";
 import { costUsd, type PriceBook } from "./price-table.js";
 import type { FrontierProvider, FrontierRequest } from "./providers/frontier-provider.js";
 import { withRetries } from "./retry.js";
-
-/** Why an input below threshold still got the specialist's answer. */
-export type DegradeReason =
-  | "escalation_disabled"
-  | "no_provider"
-  | "rate_limited"
-  | "over_budget"
-  | "circuit_open"
-  | "deadline"
-  | "cancelled"
-  | "ledger_unavailable"
-  | Exclude<FrontierFailure, "aborted">;
-
-export type Degraded = { kind: "degraded"; reason: DegradeReason; message: string; latencyMs: number; costUsd: number };
-export type EscalationOutcome = { kind: "answered"; label: string; provider: string; model: string; latencyMs: number; costUsd: number } | Degraded;
-
-/** What one frontier call produced: the parsed answer, or why the caller keeps what it had. */
-export type CallOutcome<T> =
-  | { kind: "answered"; value: T; provider: string; model: string; latencyMs: number; costUsd: number; usage?: TokenUsage }
-  | Degraded;
-
-export interface TokenUsage {
-  inputTokens: number;
-  outputTokens: number;
-}
-
-/** One question for the frontier on behalf of a tenant and a model, with how to read its answer. */
-export interface FrontierJob<T> {
-  tenant: Tenant;
-  manifest: ModelManifest;
-  /** The HTTP request on whose behalf the call is made: in log lines and ledger rows. */
-  requestId: string;
-  request: Omit<FrontierRequest, "maxOutputTokens">;
-  /** Output tokens asked for; the provider's `maxOutputTokens` when unset or smaller. */
-  maxOutputTokens?: number;
-  /** Throws a FrontierError (`invalid_answer`) when the answer is unusable: that counts as a failed call. */
-  parse(answer: unknown): T;
-  /** performance.now() time by which the caller needs the answer. */
-  deadline: number;
-  /** The escalation's own time budget (every try, back-off and body), ending no later than `deadline`. */
-  budgetMs: number;
-  signal: AbortSignal;
-}
-
-/** Ledger fields that depend on what was escalated; the service adds tenant, model, provider, cost and outcome. */
-export type LedgerSubject = Pick<EscalationRecord, "inputHash" | "inputText" | "specialistLabel" | "specialistConfidence" | "reason" | "prompt"> & {
-  frontierAnswer(value: unknown): string | null;
-};
-
-export interface EscalationRequest {
-  tenant: Tenant;
-  manifest: ModelManifest;
-  prompt: FrontierPrompt;
-  requestId: string;
-  text: string;
-  specialist: { label: string; confidence: number };
-  /** performance.now() time by which the answer must be ready. */
-  deadline: number;
-  signal: AbortSignal;
-}
 
 interface ProviderEntry {
   provider: FrontierProvider;
@@ -82,7 +23,6 @@ interface ProviderEntry {
   breaker: CircuitBreaker;
 }
 
-export type EscalationLog = (level: "debug" | "info" | "warn" | "error", message: string, fields?: Record<string, unknown>) => void;
 
 export interface EscalationDeps {
   settings: EscalationSettings;
@@ -101,16 +41,6 @@ export interface EscalationDeps {
 /** Tokens a chat request adds around its messages (roles, separators); counted generously. */
 const MESSAGE_OVERHEAD_TOKENS = 16;
 const BREAKER_GAUGE = { closed: 0, half_open: 1, open: 2 } as const;
-/** Degraded reasons that are states of the configuration or policy decisions, not failures of a call. */
-const QUIET: ReadonlySet<DegradeReason> = new Set(["escalation_disabled", "no_provider"]);
-const POLICY: ReadonlySet<DegradeReason> = new Set(["rate_limited", "over_budget", "circuit_open", "cancelled"]);
-
-/** What an escalation's calls added up to, for its ledger row. */
-interface CallTally {
-  calls: number;
-  usage?: TokenUsage;
-  usageSource: string | null;
-}
 
 /**
  * The cascade's second stage. In order: kill switch, provider, tenant rate limit, circuit breaker, then calls with
@@ -120,10 +50,12 @@ interface CallTally {
  */
 export class EscalationService {
   private readonly entries = new Map<string, ProviderEntry>();
+  private readonly journal: EscalationJournal;
   private switchedOn: boolean;
 
   constructor(private readonly deps: EscalationDeps) {
     this.switchedOn = deps.settings.enabled;
+    this.journal = new EscalationJournal({ ledger: deps.ledger, metrics: deps.metrics, log: deps.log, priceVersion: deps.prices.version, clock: () => this.clock() });
     for (const [name, { provider, settings }] of deps.providers) {
       const breaker = new CircuitBreaker(settings.breaker, (state) => {
         deps.metrics.breakerState.set({ provider: name }, BREAKER_GAUGE[state]);
@@ -224,8 +156,8 @@ export class EscalationService {
       this.deps.log("error", `escalation failed unexpectedly: ${(error as Error).stack ?? String(error)}`, { reqId: job.requestId });
       outcome = { kind: "degraded", reason: "server_error", message: "internal error during escalation", latencyMs: performance.now() - started, costUsd: 0 };
     }
-    if (outcome.kind === "degraded") this.logDegraded(job, subject.reason, entry, outcome, tally);
-    this.record(job, subject, entry, outcome, tally);
+    if (outcome.kind === "degraded") this.journal.degraded(job, subject.reason, entry?.provider.name ?? null, outcome, tally);
+    this.journal.record(job, subject, entry?.provider, outcome, tally);
     return outcome;
   }
 
@@ -337,46 +269,6 @@ export class EscalationService {
       this.deps.metrics.budgetRemaining.set({ tenant: tenant.id }, Math.max(0, tenant.dailyBudgetUsd - spend.committedUsd - spend.reservedUsd));
     } catch {
       // A gauge that misses one update is not worth failing anything for.
-    }
-  }
-
-  private logDegraded<T>(job: FrontierJob<T>, reason: string, entry: ProviderEntry | undefined, outcome: Degraded, tally: CallTally): void {
-    const level = QUIET.has(outcome.reason) ? "debug" : POLICY.has(outcome.reason) ? "info" : "warn";
-    const fields = { reqId: job.requestId, tenant: job.tenant.id, model: job.manifest.name, provider: entry?.provider.name ?? null, reason, cause: outcome.reason, calls: tally.calls };
-    this.deps.log(level, `escalation degraded (${outcome.reason}): ${outcome.message}`, fields);
-  }
-
-  private record<T>(job: FrontierJob<T>, subject: LedgerSubject, entry: ProviderEntry | undefined, outcome: CallOutcome<T>, tally: CallTally): void {
-    const { manifest } = job;
-    if (subject.reason !== "shadow") {
-      this.deps.metrics.escalations.inc({ model: manifest.name, outcome: outcome.kind, reason: outcome.kind === "answered" ? subject.reason : outcome.reason });
-    }
-    const { frontierAnswer, ...fields } = subject;
-    try {
-      this.deps.ledger.recordEscalation({
-        ...fields,
-        time: this.clock().toISOString(),
-        tenant: job.tenant.id,
-        model: manifest.name,
-        version: manifest.version,
-        provider: entry?.provider.name ?? null,
-        frontierModel: entry?.provider.model ?? null,
-        frontierLabel: outcome.kind === "answered" ? frontierAnswer(outcome.value) : null,
-        inputTokens: tally.usage?.inputTokens ?? null,
-        outputTokens: tally.usage?.outputTokens ?? null,
-        costUsd: outcome.costUsd,
-        latencyMs: outcome.latencyMs,
-        outcome: outcome.kind,
-        failure: outcome.kind === "degraded" ? outcome.reason : null,
-        message: outcome.kind === "degraded" ? outcome.message : null,
-        priceVersion: this.deps.prices.version,
-        requestId: job.requestId,
-        calls: tally.calls,
-        usageSource: tally.usageSource,
-      });
-    } catch (error) {
-      this.deps.metrics.ledgerErrors.inc();
-      this.deps.log("error", `ledger write failed (serving goes on): ${(error as Error).message}`, { reqId: job.requestId });
     }
   }
 }

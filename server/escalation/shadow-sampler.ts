@@ -1,5 +1,6 @@
 import { performance } from "node:perf_hooks";
-import type { EscalationRequest, EscalationService } from "./escalation-service.js";
+import type { EscalationService } from "./escalation-service.js";
+import type { EscalationRequest } from "./escalation-types.js";
 
 /**
  * Shadow mode, the live counterpart of `bench compare`: a sampled share of the inputs the specialist answered

@@ -1,6 +1,7 @@
 import type { Tenant } from "../auth/tenants.js";
 import type { ClassificationOutput, ModelBackend } from "../backends/backend.js";
-import { hashInput, type EscalationOutcome } from "../escalation/escalation-service.js";
+import { hashInput } from "../escalation/escalation-service.js";
+import type { EscalationOutcome } from "../escalation/escalation-types.js";
 import type { ServerContext } from "./server-context.js";
 import type { z } from "zod";
 import type { ClassificationResult } from "./schemas.js";
