@@ -76,7 +76,7 @@ export class EscalationService {
   }
 
   /** The time budget of an input's escalation (`escalation.deadlineMs`). */
-  get budgetMs(): number {
+  private get budgetMs(): number {
     return this.deps.settings.deadlineMs;
   }
 

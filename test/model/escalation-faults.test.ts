@@ -18,6 +18,11 @@ let frontier: FakeFrontier;
 let dir: string;
 let server: RunningServer | undefined;
 let ledgerCount = 0;
+/**
+ * How late past its budget an answer may come here. `bench faults` holds the 250 ms target on a quiet machine; tests
+ * run on loaded CI hosts, and this still tells apart what the faults used to cost (9.4 s for a hang, 300 s for a stall).
+ */
+const SLACK_MS = 750;
 
 beforeAll(async () => {
   frontier = await new FakeFrontier().start();
@@ -105,6 +110,18 @@ describe("the escalation time budget", () => {
     expect(callRows(ledgerPath).map((c) => c.result)).toEqual(Array(6).fill("ok"));
   });
 
+  it("waits for a slow answer that fits the budget", async () => {
+    const { server: s } = await start({ escalation: { deadlineMs: 1_000 } });
+    frontier.fallback = { kind: "answer", delayMs: 600 };
+    const { value: r, ms } = await timed(() => classify(s, UNSURE));
+    expect(r.json.results[0]).toMatchObject({ served_by: "frontier", degraded: false });
+    expect(ms).toBeGreaterThan(600);
+    frontier.fallback = { kind: "answer", delayMs: 1_500 };
+    const late = await timed(() => classify(s, UNSURE));
+    expect(late.value.json.results[0]).toMatchObject({ served_by: "specialist", degraded_reason: "timeout" });
+    expect(late.ms).toBeLessThan(1_000 + SLACK_MS);
+  });
+
   // Regression: a hanging frontier was answered only after three tries of timeoutMs each (~9.4 s).
   it("answers a hanging frontier with the specialist's answer at escalation.deadlineMs (default 3 s), after one try", async () => {
     const { server: s, ledgerPath } = await start();
@@ -112,7 +129,7 @@ describe("the escalation time budget", () => {
     const { value: r, ms } = await timed(() => classify(s, UNSURE));
     expect(r.json.results[0]).toMatchObject({ served_by: "specialist", degraded: true, degraded_reason: "timeout" });
     expect(ms).toBeGreaterThan(2_900);
-    expect(ms).toBeLessThan(3_000 + 250);
+    expect(ms).toBeLessThan(3_000 + SLACK_MS);
     expect(frontier.seen).toHaveLength(1);
     const [call] = callRows(ledgerPath);
     expect(call).toMatchObject({ status: "settled", result: "timeout", usage_source: "reserved" });
@@ -126,7 +143,7 @@ describe("the escalation time budget", () => {
     for (let i = 0; i < 2; i++) {
       const { value: r, ms } = await timed(() => classify(s, UNSURE, { deadline_ms: 10_000 }));
       expect(r.json.results[0]).toMatchObject({ degraded: true, degraded_reason: "timeout" });
-      expect(ms).toBeLessThan(800 + 250);
+      expect(ms).toBeLessThan(800 + SLACK_MS);
     }
     expect(metricValue(await metrics(s), "specialist_breaker_state", 'provider="fake"')).toBe(2);
     expect((await classify(s, UNSURE)).json.results[0].degraded_reason).toBe("circuit_open");
@@ -140,7 +157,7 @@ describe("the escalation time budget", () => {
       const { value: r, ms } = await timed(() => classify(s, `${UNSURE} ${i}`, { deadline_ms: 300 }));
       expect(r.status).toBe(200);
       expect(r.json.results[0]).toMatchObject({ degraded: true, degraded_reason: "deadline" });
-      expect(ms).toBeLessThan(300 + 250);
+      expect(ms).toBeLessThan(300 + SLACK_MS);
     }
     expect(metricValue(await metrics(s), "specialist_breaker_state", 'provider="fake"')).toBe(0);
     frontier.fallback = { kind: "answer" };
@@ -153,11 +170,30 @@ describe("the escalation time budget", () => {
     frontier.fallback = { kind: "huge", bytes: 32 * 2 ** 20 };
     const { value: r, ms } = await timed(() => classify(s, UNSURE));
     expect(r.json.results[0]).toMatchObject({ degraded: true, degraded_reason: "invalid_answer" });
-    expect(ms).toBeLessThan(2_000 + 250);
+    expect(ms).toBeLessThan(2_000 + SLACK_MS);
     expect(frontier.seen).toHaveLength(1);
     const [record] = await escalationRecords(s);
     expect(record!.message).toContain("maxResponseBytes");
     expect(callRows(ledgerPath)).toHaveLength(1);
+  });
+});
+
+describe("the Anthropic SDK under the same faults", () => {
+  it("cuts a stalled body at the budget and takes a body that is not JSON as one invalid answer", async () => {
+    const { server: s, ledgerPath } = await start({
+      escalation: { deadlineMs: 800 },
+      provider: { kind: "anthropic", model: "claude-haiku-4-5", baseURL: frontier.url, breaker: { consecutiveFailures: 1000, minCalls: 1000 } },
+    });
+    frontier.fallback = { kind: "stall" };
+    const { value: stalled, ms } = await timed(() => classify(s, UNSURE));
+    expect(stalled.json.results[0]).toMatchObject({ degraded: true, degraded_reason: "timeout" });
+    expect(ms).toBeLessThan(800 + SLACK_MS);
+    frontier.reset();
+    frontier.fallback = { kind: "garbage" };
+    expect((await classify(s, UNSURE)).json.results[0]).toMatchObject({ degraded: true, degraded_reason: "invalid_answer" });
+    expect(frontier.seen).toHaveLength(1);
+    expect(frontier.seen[0]!.path).toBe("/v1/messages");
+    expect(callRows(ledgerPath).map((c) => c.result)).toEqual(["timeout", "invalid_answer"]);
   });
 });
 
