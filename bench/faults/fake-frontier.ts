@@ -9,6 +9,8 @@ export type Behaviour =
   /** A structured answer as given: the OpenAI message content, or the Anthropic tool input (wrapped as the tool asks). */
   | { kind: "json"; value: unknown }
   | { kind: "raw"; text: string }
+  /** A reasoning model that spent its output tokens before answering: empty content, finish_reason length, no usage. */
+  | { kind: "cut_off" }
   | { kind: "status"; status: number; retryAfter?: string; message?: string }
   | { kind: "hang" }
   /** The connection is closed before any response. */
@@ -99,6 +101,8 @@ export class FakeFrontier {
         return;
       case "huge":
         return this.huge(res, body, behaviour.bytes);
+      case "cut_off":
+        return this.reply(res, anthropic, body, { text: "", usage: false, finish: "length" });
       case "raw":
         return this.reply(res, anthropic, body, { text: behaviour.text });
       case "json":
@@ -121,7 +125,7 @@ export class FakeFrontier {
     if (!res.destroyed) res.end(tail);
   }
 
-  private reply(res: ServerResponse, anthropic: boolean, body: any, out: { answer?: unknown; text?: string; usage?: boolean | "total_only" }): void {
+  private reply(res: ServerResponse, anthropic: boolean, body: any, out: { answer?: unknown; text?: string; usage?: boolean | "total_only"; finish?: string }): void {
     if (res.destroyed) return;
     const structured = out.answer !== undefined;
     const schema = body.tools?.[0]?.input_schema;
@@ -150,7 +154,7 @@ export class FakeFrontier {
             {
               index: 0,
               message: { role: "assistant", content: structured ? JSON.stringify(out.answer) : out.text, refusal: null },
-              finish_reason: "stop",
+              finish_reason: out.finish ?? "stop",
               logprobs: null,
             },
           ],

@@ -271,6 +271,17 @@ describe("failures classed right", () => {
     expect(calls[0]!.cost_usd).toBeCloseTo(r.json.usage.cost_usd, 12);
   });
 
+  it("charges a reasoning model cut off before its answer, without usage, at the worst case, and says how to fix it", async () => {
+    const { server: s, ledgerPath } = await start();
+    frontier.next({ kind: "cut_off" });
+    const r = await classify(s, UNSURE);
+    expect(r.json.results[0]).toMatchObject({ degraded: true, degraded_reason: "invalid_answer" });
+    expect(frontier.seen).toHaveLength(1);
+    const [call] = callRows(ledgerPath);
+    expect(call).toMatchObject({ result: "invalid_answer", usage_source: "reserved" });
+    expect(call!.message).toContain("maxOutputTokens");
+  });
+
   it("retries a connection reset mid-body and a 500, and a 429 after its Retry-After", async () => {
     const { server: s, ledgerPath } = await start({ provider: { retryBaseDelayMs: 10 } });
     frontier.next({ kind: "reset_mid_body" }, { kind: "status", status: 500 }, { kind: "answer" }, { kind: "status", status: 429, retryAfter: "0.1" });

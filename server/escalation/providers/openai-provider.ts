@@ -53,7 +53,8 @@ export function createOpenAiProvider(name: string, settings: ProviderSettings, a
       if (content === "" && choice.finish_reason === "length") {
         // Reasoning models spend hidden tokens first: with a small limit they stop before writing the answer.
         const hint = `raise escalation.providers.${name}.maxOutputTokens (${request.maxOutputTokens})`;
-        throw new FrontierError("invalid_answer", `${name}: no answer within the output token limit (finish_reason length); ${hint}`, { usage, outputText: "" });
+        // No visible text to count: without usage it is charged at the worst case, which includes every output token.
+        throw new FrontierError("invalid_answer", `${name}: no answer within the output token limit (finish_reason length); ${hint}`, { usage });
       }
       try {
         return { answer: JSON.parse(content), usage, outputText: content };
