@@ -60,7 +60,7 @@ export function registerCompare(bench: Command): void {
       if (flags.limit !== undefined) examples = examples.slice(0, flags.limit);
       const frontier = frontierFromFlags(flags, seed);
       const thresholds = flags.thresholds ? list(flags.thresholds) : await defaultThresholds(resolve(repository, model));
-      const cli = fileURLToPath(new URL("../../server/cli/main.js", import.meta.url));
+      const cli = fileURLToPath(new URL("../../cli/main.js", import.meta.url));
       const result = await runCompare({
         repository,
         model,

@@ -37,7 +37,7 @@ export function registerFaults(bench: Command): void {
       const modes = flags.modes.split(",").map((m) => faultMode(m.trim()));
       const breakers = flags.breakers.split(",").map((b) => b.trim());
       for (const b of breakers) if (b !== "default" && b !== "off") throw new Error(`--breakers: '${b}' is neither default nor off`);
-      const cli = fileURLToPath(new URL("../../server/cli/main.js", import.meta.url));
+      const cli = fileURLToPath(new URL("../../cli/main.js", import.meta.url));
       console.log(`faults: ${flags.requests} escalating requests per mode, ${flags.concurrency} in flight, escalation.deadlineMs ${flags.deadlineMs}`);
       for (const line of FAULT_TABLE_HEADER) console.log(line);
       const rows = await runFaults({

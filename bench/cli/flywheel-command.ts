@@ -43,7 +43,7 @@ export function registerFlywheel(bench: Command): void {
     .option("-o, --output <base>", "report files: <base>.md, .json, -timeline.svg", "bench/results/flywheel-email-spam")
     .action(async (flags: FlywheelFlags) => {
       if (flags.order !== "received" && flags.order !== "shuffled") throw new InvalidArgumentError("--order must be received or shuffled");
-      const cli = fileURLToPath(new URL("../../server/cli/main.js", import.meta.url));
+      const cli = fileURLToPath(new URL("../../cli/main.js", import.meta.url));
       const result = await runFlywheel({
         cli: [cli],
         frontierPrompt: resolve(flags.frontierPrompt),

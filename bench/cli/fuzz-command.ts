@@ -32,7 +32,7 @@ export function registerFuzz(bench: Command): void {
     .option("--body-limit <bytes>", "the server's body limit", int, 1_048_576)
     .option("-o, --output <file>", "JSON results", "bench/results/fuzz.json")
     .action(async (flags: FuzzFlags) => {
-      const cli = fileURLToPath(new URL("../../server/cli/main.js", import.meta.url));
+      const cli = fileURLToPath(new URL("../../cli/main.js", import.meta.url));
       const serve = [flags.classifier, ...(flags.generator ? [flags.generator] : [])];
       const server = await childServers(cli)(
         {

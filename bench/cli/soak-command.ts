@@ -46,7 +46,7 @@ export function registerSoak(bench: Command): void {
       const rate = Math.round(capacity * flags.share);
       const emails = shuffleInPlace((await loadEmailCorpus()).map((e) => e.text), createRng(42)).slice(0, 2000);
       const bodies = emails.map((text) => JSON.stringify({ model: flags.model, input: text }));
-      const cli = fileURLToPath(new URL("../../server/cli/main.js", import.meta.url));
+      const cli = fileURLToPath(new URL("../../cli/main.js", import.meta.url));
       const server = await childServers(cli)(
         { server: { host: "127.0.0.1", port: 0 }, models: { repository: resolve(flags.repository), serve: [flags.model] }, ledger: { path: ":memory:" }, cache: { enabled: false }, metrics: { defaultMetrics: true } },
         {},

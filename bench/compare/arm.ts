@@ -1,5 +1,5 @@
-import type { LabelledExample } from "../../training/data/example.js";
-import { classificationReport } from "../../training/evaluation/classification-metrics.js";
+import type { LabelledExample } from "../../server/evaluation/example.js";
+import { classificationReport } from "../../server/evaluation/classification-metrics.js";
 import { openLoop, type LoadResult } from "../load/load-generator.js";
 
 export type ArmKind = "specialist" | "frontier" | "cascade";

@@ -1,5 +1,5 @@
 import { loadSplits } from "../../training/data/load-splits.js";
-import type { LabelledExample } from "../../training/data/example.js";
+import type { LabelledExample } from "../../server/evaluation/example.js";
 import { stratifiedSplit } from "../../training/data/split.js";
 import { createRng, shuffleInPlace } from "../../training/random.js";
 

@@ -1,5 +1,5 @@
 import { readFile, writeFile } from "node:fs/promises";
-import type { LabelledExample } from "../../training/data/example.js";
+import type { LabelledExample } from "../../server/evaluation/example.js";
 import type { ExportedExample } from "../../training/data/ledger-export.js";
 
 /** Writes examples as the JSONL `train --data` and `eval --data` read. */

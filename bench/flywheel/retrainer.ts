@@ -1,7 +1,7 @@
 import { mkdir, readFile, rename } from "node:fs/promises";
 import { join } from "node:path";
-import type { LabelledExample } from "../../training/data/example.js";
-import type { GateResult } from "../../training/evaluation/regression-gate.js";
+import type { LabelledExample } from "../../server/evaluation/example.js";
+import type { GateResult } from "../../server/evaluation/regression-gate.js";
 import { readExported, writeLabelledJsonl } from "./labelled-jsonl.js";
 import { mustRunSpecialistCli, runSpecialistCli, trainVersion, type SpecialistCli } from "./specialist-cli.js";
 

@@ -1,5 +1,5 @@
 import { performance } from "node:perf_hooks";
-import type { LabelledExample } from "../../training/data/example.js";
+import type { LabelledExample } from "../../server/evaluation/example.js";
 import { openLoop, type LoadResult } from "../load/load-generator.js";
 
 /** What the server answered for one arrival. */

@@ -1,9 +1,9 @@
 import { performance } from "node:perf_hooks";
-import { classificationReport, type ClassificationReport } from "../../training/evaluation/classification-metrics.js";
-import { checkLabels, predictWithBackend } from "../../training/evaluation/predict-with-backend.js";
-import { regressionGate, type GateResult } from "../../training/evaluation/regression-gate.js";
-import { readLabelledFile } from "../../training/data/labelled-file.js";
-import type { LabelledExample } from "../../training/data/example.js";
+import { classificationReport, type ClassificationReport } from "../evaluation/classification-metrics.js";
+import { checkLabels, predictWithBackend } from "../evaluation/predict-with-backend.js";
+import { regressionGate, type GateResult } from "../evaluation/regression-gate.js";
+import { readLabelledFile } from "../evaluation/labelled-file.js";
+import type { LabelledExample } from "../evaluation/example.js";
 import type { ModelBackend } from "../backends/backend.js";
 import { ServingError } from "../errors/registry.js";
 import type { ReloadGateSettings } from "../config/schema.js";

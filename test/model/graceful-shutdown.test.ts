@@ -10,7 +10,7 @@ import { Ledger } from "../../server/ledger/ledger.js";
 import { FakeFrontier } from "../helpers/fake-frontier.js";
 import { MODELS_DIR, SURE, UNSURE } from "../helpers/server.js";
 
-const CLI = new URL("../../server/cli/main.ts", import.meta.url).pathname;
+const CLI = new URL("../../cli/main.ts", import.meta.url).pathname;
 const FRONTIER_TIMEOUT_MS = 2_000;
 let frontier: FakeFrontier;
 let dir: string;

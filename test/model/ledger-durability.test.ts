@@ -8,7 +8,7 @@ import { Ledger } from "../../server/ledger/ledger.js";
 import { FakeFrontier } from "../helpers/fake-frontier.js";
 import { MODELS_DIR } from "../helpers/server.js";
 
-const CLI = new URL("../../server/cli/main.ts", import.meta.url).pathname;
+const CLI = new URL("../../cli/main.ts", import.meta.url).pathname;
 let frontier: FakeFrontier;
 let dir: string;
 let child: ChildServer | undefined;

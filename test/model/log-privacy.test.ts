@@ -7,7 +7,7 @@ import { hashApiKey } from "../../server/auth/tenants.js";
 import { FakeFrontier } from "../helpers/fake-frontier.js";
 import { MODELS_DIR, SURE, UNSURE } from "../helpers/server.js";
 
-const CLI = new URL("../../server/cli/main.ts", import.meta.url).pathname;
+const CLI = new URL("../../cli/main.ts", import.meta.url).pathname;
 /** Words that occur nowhere but in this test's request texts: if a log line holds one, a text was logged. */
 const MARKER = "zorblaxquintessentialmarker";
 const KEYS = { admin: "sk-admin-logtest-4d1e9a", user: "sk-user-logtest-77c0b2", wrong: "sk-wrong-logtest-5f2a10", frontier: "sk-frontier-logtest-c3d8e1" };

@@ -4,7 +4,7 @@ import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 
 const run = promisify(execFile);
-const cli = new URL("../../server/cli/main.ts", import.meta.url).pathname;
+const cli = new URL("../../cli/main.ts", import.meta.url).pathname;
 const specialist = (...args: string[]) => run(process.execPath, ["--import", "tsx", cli, ...args], { env: { ...process.env, NO_COLOR: "1" } });
 
 describe("command line", () => {

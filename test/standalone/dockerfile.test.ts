@@ -67,6 +67,6 @@ describe("Dockerfile.cuda", () => {
   it("runs the server with the malloc settings the benches measured, as `npm start` does", () => {
     expect(finalEnv()).toMatchObject(SERVER_MALLOC_ENV);
     const start = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).scripts.start as string;
-    for (const [key, value] of Object.entries(SERVER_MALLOC_ENV)) expect(start).toMatch(new RegExp(`${key}=${value} .*node dist/server/cli/main\\.js serve$`));
+    for (const [key, value] of Object.entries(SERVER_MALLOC_ENV)) expect(start).toMatch(new RegExp(`${key}=${value} .*node dist/cli/main\\.js serve$`));
   });
 });

@@ -3,7 +3,7 @@ import { hashApiKey, TenantDirectory } from "../../server/auth/tenants.js";
 import { AuthSettings } from "../../server/config/escalation-schema.js";
 import { loadConfig } from "../../server/config/load-config.js";
 import { ServingError } from "../../server/errors/registry.js";
-import { createProvider } from "../../server/escalation/providers/frontier-provider.js";
+import { createProvider } from "../../server/escalation/providers/create-provider.js";
 import { priceBook, PRICE_TABLE } from "../../server/escalation/price-table.js";
 
 const noEnv = {} as NodeJS.ProcessEnv;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { expectedCalibrationError } from "../../training/calibration/ece.js";
+import { expectedCalibrationError } from "../../server/evaluation/ece.js";
 import { fitTemperature } from "../../training/calibration/temperature.js";
 import { chooseThreshold } from "../../training/calibration/threshold.js";
 import { softmax } from "../../training/fasttext/model.js";

@@ -11,7 +11,7 @@ import { loadEmailCorpus } from "../../training/data/email-corpus.js";
 import { DEFAULT_TRAIN_OPTIONS, trainSpecialist } from "../../training/train-specialist.js";
 
 const run = promisify(execFile);
-const CLI = new URL("../../server/cli/main.ts", import.meta.url).pathname;
+const CLI = new URL("../../cli/main.ts", import.meta.url).pathname;
 let dir: string;
 let ledgerPath: string;
 let emails: Array<{ text: string; label: string }>;

@@ -8,13 +8,13 @@ import { hashInput } from "../../server/escalation/escalation-service.js";
 import type { RunningServer } from "../../server/http/start-server.js";
 import { Ledger } from "../../server/ledger/ledger.js";
 import { loadEmailCorpus } from "../../training/data/email-corpus.js";
-import type { LabelledExample } from "../../training/data/example.js";
+import type { LabelledExample } from "../../server/evaluation/example.js";
 import { stratifiedSplit } from "../../training/data/split.js";
 import { DEFAULT_TRAIN_OPTIONS, trainSpecialist } from "../../training/train-specialist.js";
 import { writeLabelledJsonl } from "../../bench/flywheel/labelled-jsonl.js";
 import { postJson, startTestServer } from "../helpers/server.js";
 
-const CLI = ["--import", "tsx", fileURLToPath(new URL("../../server/cli/main.ts", import.meta.url))];
+const CLI = ["--import", "tsx", fileURLToPath(new URL("../../cli/main.ts", import.meta.url))];
 const PROMPT = fileURLToPath(new URL("../../training/prompts/email-spam.txt", import.meta.url));
 let dir: string;
 let server: RunningServer;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { LabelledExample } from "../../training/data/example.js";
+import type { LabelledExample } from "../../server/evaluation/example.js";
 import { normaliseForDedup, randomSplits, temporalSplits } from "../../training/data/split.js";
 import { loadSplits } from "../../training/data/load-splits.js";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";

@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadLocalTokenizer } from "../../server/backends/onnx/tokenizer.js";
 import { readManifest } from "../../server/models/manifest.js";
 import { loadSplits } from "../../training/data/load-splits.js";
-import type { LabelledExample } from "../../training/data/example.js";
+import type { LabelledExample } from "../../server/evaluation/example.js";
 import { evaluateModelFolder } from "../../training/evaluation/evaluate-model.js";
-import { regressionGate } from "../../training/evaluation/regression-gate.js";
+import { regressionGate } from "../../server/evaluation/regression-gate.js";
 import type { TrainingMetrics } from "../../training/model-folder/training-metrics.js";
 import { DEFAULT_TRAIN_OPTIONS, trainSpecialist } from "../../training/train-specialist.js";
 

@@ -1,8 +1,8 @@
-import type { LabelledExample } from "../data/example.js";
-import { classificationReport, type ClassificationReport } from "../evaluation/classification-metrics.js";
+import type { LabelledExample } from "../../server/evaluation/example.js";
+import { classificationReport, type ClassificationReport } from "../../server/evaluation/classification-metrics.js";
 import { softmax } from "../fasttext/model.js";
 import type { TrainingMetrics } from "../model-folder/training-metrics.js";
-import { expectedCalibrationError } from "./ece.js";
+import { expectedCalibrationError } from "../../server/evaluation/ece.js";
 import { fitTemperature } from "./temperature.js";
 import { chooseThreshold, type ThresholdTarget } from "./threshold.js";
 

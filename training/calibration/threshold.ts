@@ -1,4 +1,4 @@
-import type { ConfidencePrediction } from "./ece.js";
+import type { ConfidencePrediction } from "../../server/evaluation/ece.js";
 
 export type ThresholdTarget =
   | { kind: "kept-accuracy"; value: number }

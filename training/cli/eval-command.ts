@@ -4,9 +4,9 @@ import type { Command } from "commander";
 import { ServingError } from "../../server/errors/registry.js";
 import { hashExamples } from "../data/hash.js";
 import { loadEvaluationExamples, type EvaluationDataFlags } from "../data/evaluation-examples.js";
-import type { ClassificationReport } from "../evaluation/classification-metrics.js";
+import type { ClassificationReport } from "../../server/evaluation/classification-metrics.js";
 import { evaluateModelFolder } from "../evaluation/evaluate-model.js";
-import { regressionGate } from "../evaluation/regression-gate.js";
+import { regressionGate } from "../../server/evaluation/regression-gate.js";
 import type { TrainingMetrics } from "../model-folder/training-metrics.js";
 
 interface EvalFlags extends EvaluationDataFlags {

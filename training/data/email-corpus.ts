@@ -1,5 +1,5 @@
 import { createRequire } from "node:module";
-import type { LabelledExample } from "./example.js";
+import type { LabelledExample } from "../../server/evaluation/example.js";
 import { parseEmail } from "./mime.js";
 
 interface CorpusRecord {

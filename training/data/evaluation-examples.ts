@@ -3,8 +3,8 @@ import { join } from "node:path";
 import { InvalidArgumentError } from "commander";
 import type { TrainingMetrics } from "../model-folder/training-metrics.js";
 import { DEFAULT_TRAIN_OPTIONS } from "../train-specialist.js";
-import type { LabelledExample } from "./example.js";
-import { readLabelledFile } from "./labelled-file.js";
+import type { LabelledExample } from "../../server/evaluation/example.js";
+import { readLabelledFile } from "../../server/evaluation/labelled-file.js";
 import { loadSplits } from "./load-splits.js";
 
 /** Where labelled data for evaluating a model comes from: a file, or a split of the built-in corpus. */

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { LabelledExample } from "./example.js";
+import type { LabelledExample } from "../../server/evaluation/example.js";
 
 /** A fingerprint of a split, so a model card names exactly the data it was trained and tested on. */
 export function hashExamples(examples: LabelledExample[]): string {

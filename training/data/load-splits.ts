@@ -1,6 +1,6 @@
-import type { DatasetSplits, LabelledExample } from "./example.js";
+import type { DatasetSplits, LabelledExample } from "../../server/evaluation/example.js";
 import { loadEmailCorpus } from "./email-corpus.js";
-import { readLabelledFile, type LabelledFileOptions } from "./labelled-file.js";
+import { readLabelledFile, type LabelledFileOptions } from "../../server/evaluation/labelled-file.js";
 import { normaliseForDedup, randomSplits, removeDuplicates, stratifiedSplit, temporalSplits } from "./split.js";
 
 export type DataSource =

@@ -1,5 +1,5 @@
 import { createRng, shuffleInPlace } from "../random.js";
-import type { DatasetSplits, LabelledExample } from "./example.js";
+import type { DatasetSplits, LabelledExample } from "../../server/evaluation/example.js";
 
 /** Case and white space do not make a different message. */
 export function normaliseForDedup(text: string): string {

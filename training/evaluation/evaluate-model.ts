@@ -3,9 +3,9 @@ import { readManifest, type ModelManifest } from "../../server/models/manifest.j
 import { BACKENDS } from "../../server/models/backends.js";
 import { ServingMetrics } from "../../server/metrics/serving-metrics.js";
 import { ServingError } from "../../server/errors/registry.js";
-import type { LabelledExample } from "../data/example.js";
-import { classificationReport, type ClassificationReport, type Prediction } from "./classification-metrics.js";
-import { checkLabels, predictWithBackend } from "./predict-with-backend.js";
+import type { LabelledExample } from "../../server/evaluation/example.js";
+import { classificationReport, type ClassificationReport, type Prediction } from "../../server/evaluation/classification-metrics.js";
+import { checkLabels, predictWithBackend } from "../../server/evaluation/predict-with-backend.js";
 
 export interface ModelEvaluation {
   model: string;

@@ -1,6 +1,6 @@
 import type { PreTrainedTokenizer } from "@huggingface/transformers";
 import { encodeBatch } from "../../server/backends/onnx/encode-batch.js";
-import type { LabelledExample } from "../data/example.js";
+import type { LabelledExample } from "../../server/evaluation/example.js";
 import { featureRows, type FastTextShape } from "./model.js";
 import type { TrainingExample } from "./train.js";
 

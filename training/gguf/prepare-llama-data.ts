@@ -1,7 +1,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { getLlama, LlamaLogLevel } from "node-llama-cpp";
 import { parseClassifyPrompt, promptTokens } from "../../server/backends/gguf/classify-prompt.js";
-import type { DatasetSplits, LabelledExample } from "../data/example.js";
+import type { DatasetSplits, LabelledExample } from "../../server/evaluation/example.js";
 import { learnByteBpe, withSingleTokens, type ByteBpe } from "./byte-bpe.js";
 import { writeGguf } from "./gguf-writer.js";
 import { llamaMetadata, randomLlamaTensors, vocabularyOf, type LlamaShape } from "./llama-gguf.js";

@@ -9,7 +9,7 @@ import { ServingMetrics } from "../../server/metrics/serving-metrics.js";
 import { ModelManifest, type ModelManifestInput } from "../../server/models/manifest.js";
 import { calibrateAndReport } from "../calibration/calibrate-and-report.js";
 import type { ThresholdTarget } from "../calibration/threshold.js";
-import type { DatasetSplits, LabelledExample } from "../data/example.js";
+import type { DatasetSplits, LabelledExample } from "../../server/evaluation/example.js";
 import { hashExamples } from "../data/hash.js";
 import { describeSource, loadSplits, type DataSource } from "../data/load-splits.js";
 import { writeModelCard } from "../model-folder/model-card.js";

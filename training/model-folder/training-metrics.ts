@@ -1,5 +1,5 @@
 import type { ThresholdChoice } from "../calibration/threshold.js";
-import type { ClassificationReport } from "../evaluation/classification-metrics.js";
+import type { ClassificationReport } from "../../server/evaluation/classification-metrics.js";
 import type { ParityReport } from "../export/onnx-parity.js";
 import type { FastTextShape } from "../fasttext/model.js";
 import type { TrainOptions } from "../fasttext/train.js";

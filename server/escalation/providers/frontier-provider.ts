@@ -1,8 +1,5 @@
 import type { ProviderSettings } from "../../config/escalation-schema.js";
-import { ServingError } from "../../errors/registry.js";
 import type { ReportedUsage } from "../call-cost.js";
-import { createAnthropicProvider } from "./anthropic-provider.js";
-import { createOpenAiProvider } from "./openai-provider.js";
 
 export interface FrontierMessage {
   role: "user" | "assistant";
@@ -39,12 +36,4 @@ export interface FrontierProvider {
   readonly kind: ProviderSettings["kind"];
   readonly model: string;
   call(request: FrontierRequest, options: { signal: AbortSignal }): Promise<FrontierReply>;
-}
-
-export function createProvider(name: string, settings: ProviderSettings, env: NodeJS.ProcessEnv = process.env): FrontierProvider {
-  const apiKey = env[settings.apiKeyEnv];
-  if (!apiKey) {
-    throw new ServingError("ERR_CONFIG_INVALID", `escalation.providers.${name}.apiKeyEnv: environment variable ${settings.apiKeyEnv} is not set`);
-  }
-  return settings.kind === "openai" ? createOpenAiProvider(name, settings, apiKey) : createAnthropicProvider(name, settings, apiKey);
 }

@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 import { Command } from "commander";
-import { ServingError } from "../errors/registry.js";
-import { registerServe } from "./serve-command.js";
-import { registerHashKey } from "./hash-key-command.js";
-import { registerTrain } from "../../training/cli/train-command.js";
-import { registerEval } from "../../training/cli/eval-command.js";
-import { registerExport } from "../../training/cli/export-command.js";
-import { registerTrainGguf } from "../../training/cli/train-gguf-command.js";
-import { registerBench } from "../../bench/cli/bench-command.js";
+import { ServingError } from "../server/errors/registry.js";
+import { registerServe } from "../server/cli/serve-command.js";
+import { registerHashKey } from "../server/cli/hash-key-command.js";
+import { registerTrain } from "../training/cli/train-command.js";
+import { registerEval } from "../training/cli/eval-command.js";
+import { registerExport } from "../training/cli/export-command.js";
+import { registerTrainGguf } from "../training/cli/train-gguf-command.js";
+import { registerBench } from "../bench/cli/bench-command.js";
 
 const program = new Command()
   .name("specialist")

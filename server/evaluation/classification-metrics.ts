@@ -1,4 +1,4 @@
-import { expectedCalibrationError } from "../calibration/ece.js";
+import { expectedCalibrationError } from "./ece.js";
 
 export interface Prediction {
   gold: string;

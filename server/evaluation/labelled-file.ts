@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { extname } from "node:path";
 import { parse as parseCsv } from "csv-parse/sync";
-import { ServingError } from "../../server/errors/registry.js";
+import { ServingError } from "../errors/registry.js";
 import type { LabelledExample } from "./example.js";
 
 export interface LabelledFileOptions {

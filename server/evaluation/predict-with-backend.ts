@@ -1,6 +1,6 @@
-import type { ModelBackend } from "../../server/backends/backend.js";
-import { ServingError } from "../../server/errors/registry.js";
-import type { LabelledExample } from "../data/example.js";
+import type { ModelBackend } from "../backends/backend.js";
+import { ServingError } from "../errors/registry.js";
+import type { LabelledExample } from "./example.js";
 import type { Prediction } from "./classification-metrics.js";
 
 /** Refuses labelled data whose labels the model does not have: its scores would be meaningless. */
