@@ -1,5 +1,16 @@
 import type { ClassificationOutput } from "./backend.js";
 
+/** Calibrated probabilities: softmax of `logits / temperature` over `count` entries from `offset` (temperature 1: the raw model). */
+export function calibratedSoftmax(logits: ArrayLike<number>, temperature = 1, offset = 0, count = logits.length - offset): number[] {
+  let max = -Infinity;
+  for (let i = 0; i < count; i++) max = Math.max(max, logits[offset + i]! / temperature);
+  const out = new Array<number>(count);
+  let sum = 0;
+  for (let i = 0; i < count; i++) sum += out[i] = Math.exp(logits[offset + i]! / temperature - max);
+  for (let i = 0; i < count; i++) out[i] = out[i]! / sum;
+  return out;
+}
+
 /** Turns one row of logits into the public answer: raw and temperature-scaled softmax over the labels. */
 export function scoreLogits(
   logits: ArrayLike<number>,
@@ -9,30 +20,11 @@ export function scoreLogits(
   tokens: number,
   truncated: boolean,
 ): ClassificationOutput {
-  const n = labels.length;
-  let max = -Infinity;
-  for (let i = 0; i < n; i++) max = Math.max(max, logits[offset + i]!);
-  let rawSum = 0;
-  let calSum = 0;
-  const raw = new Array<number>(n);
-  const cal = new Array<number>(n);
-  for (let i = 0; i < n; i++) {
-    const z = logits[offset + i]! - max;
-    raw[i] = Math.exp(z);
-    cal[i] = Math.exp(z / temperature);
-    rawSum += raw[i]!;
-    calSum += cal[i]!;
-  }
+  const raw = calibratedSoftmax(logits, 1, offset, labels.length);
+  const calibrated = calibratedSoftmax(logits, temperature, offset, labels.length);
   let best = 0;
-  for (let i = 1; i < n; i++) if (cal[i]! > cal[best]!) best = i;
+  for (let i = 1; i < labels.length; i++) if (calibrated[i]! > calibrated[best]!) best = i;
   const scores: Record<string, number> = {};
-  for (let i = 0; i < n; i++) scores[labels[i]!] = cal[i]! / calSum;
-  return {
-    label: labels[best]!,
-    score: raw[best]! / rawSum,
-    scores,
-    confidence: cal[best]! / calSum,
-    tokens,
-    truncated,
-  };
+  labels.forEach((label, i) => (scores[label] = calibrated[i]!));
+  return { label: labels[best]!, score: raw[best]!, scores, confidence: calibrated[best]!, tokens, truncated };
 }

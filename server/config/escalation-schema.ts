@@ -112,6 +112,7 @@ export type ProviderSettings = z.infer<typeof ProviderSettings>;
 export type BreakerSettings = z.infer<typeof BreakerSettings>;
 export type EscalationSettings = z.infer<typeof EscalationSettings>;
 export type AuthSettings = z.infer<typeof AuthSettings>;
+export type LedgerSettings = z.infer<typeof LedgerSettings>;
 export type ModelPrice = z.infer<typeof ModelPrice>;
 
 export const CacheSettings = z

@@ -73,3 +73,6 @@ export interface CallTally {
   usage?: TokenUsage;
   usageSource: string | null;
 }
+
+/** Time kept back from a request's deadline for writing the response after the frontier answered. */
+export const RESPONSE_MARGIN_MS = 10;

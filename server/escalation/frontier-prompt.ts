@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
+import type { ModelBackend } from "../backends/backend.js";
 import { ServingError } from "../errors/registry.js";
 import { describeAnswer, FrontierError } from "./frontier-error.js";
 
@@ -61,4 +62,15 @@ export async function loadFrontierPrompt(modelDir: string, file: string | undefi
     throw new ServingError("ERR_MANIFEST_INVALID", `frontier prompt ${file} cannot be read: ${error.code ?? error.message}`);
   });
   return frontierPrompt(template, file, labels);
+}
+
+/** Each loaded model version's frontier prompt, read once. */
+export class FrontierPromptCache {
+  private readonly prompts = new WeakMap<ModelBackend, Promise<FrontierPrompt>>();
+
+  get(backend: ModelBackend): Promise<FrontierPrompt> {
+    let prompt = this.prompts.get(backend);
+    if (!prompt) this.prompts.set(backend, (prompt = loadFrontierPrompt(backend.dir, backend.manifest.escalation.prompt, backend.manifest.labels)));
+    return prompt;
+  }
 }

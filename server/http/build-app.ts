@@ -47,7 +47,7 @@ export async function buildApp(context: ServerContext, logger: Logger): Promise<
     });
     reply.header("x-request-id", request.id);
     if (lifecycle.shuttingDown && request.url.startsWith("/v1/")) throw new ServingError("ERR_SHUTTING_DOWN");
-    if (!PUBLIC_PATHS.has(request.url.split("?")[0]!)) request.tenant = context.cascade.tenants.authenticate(request.headers.authorization);
+    if (!PUBLIC_PATHS.has(request.url.split("?")[0]!)) request.tenant = context.tenants.authenticate(request.headers.authorization);
   });
   app.addHook("onSend", async (_request, reply) => {
     // A keep-alive connection left open would hold shutdown until its idle timeout.

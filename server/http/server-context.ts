@@ -1,19 +1,9 @@
 import type { Lifecycle } from "./lifecycle.js";
-import type { ServerConfig } from "../config/schema.js";
-import type { ServingMetrics } from "../metrics/serving-metrics.js";
-import type { ModelRegistry } from "../models/model-registry.js";
-import type { Cascade } from "../escalation/create-cascade.js";
+import type { ServingCore } from "../serving/serving-core.js";
 import type { Tenant } from "../auth/tenants.js";
-import type { ResponseCache } from "../cache/response-cache.js";
-import type { CascadeResult } from "./cascade-results.js";
 
-/** What the routes need, passed explicitly: nothing global, so tests can run several servers in one process. */
-export interface ServerContext {
-  config: Readonly<ServerConfig>;
-  registry: ModelRegistry;
-  metrics: ServingMetrics;
-  cascade: Cascade;
-  cache: ResponseCache<CascadeResult>;
+/** What the routes need, passed explicitly: the serving core and the server's lifecycle. Nothing global. */
+export interface ServerContext extends ServingCore {
   lifecycle: Lifecycle;
 }
 

@@ -3,8 +3,7 @@ import { pino } from "pino";
 import type { ServerConfig } from "../config/schema.js";
 import { ServingMetrics } from "../metrics/serving-metrics.js";
 import { ModelRegistry } from "../models/model-registry.js";
-import { createCascade, type Cascade } from "../escalation/create-cascade.js";
-import { ResponseCache } from "../cache/response-cache.js";
+import { createServingCore, type ServingCore } from "../serving/serving-core.js";
 import { buildApp } from "./build-app.js";
 import type { ServerContext } from "./server-context.js";
 import { Lifecycle } from "./lifecycle.js";
@@ -26,16 +25,16 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
   const logger = pino({ level: config.server.logLevel });
   const log = (level: "debug" | "info" | "warn" | "error", message: string, fields: Record<string, unknown> = {}) => logger[level](fields, message);
   const registry = await ModelRegistry.load(config, metrics, log);
-  let cascade: Cascade | undefined;
+  let core: ServingCore | undefined;
   let app: FastifyInstance;
   let context: ServerContext;
   try {
-    cascade = await createCascade(config, registry, metrics, log);
-    context = { config, registry, metrics, cascade, cache: new ResponseCache(config.cache, metrics.registry), lifecycle };
+    core = await createServingCore(config, registry, metrics, log);
+    context = { ...core, lifecycle };
     app = await buildApp(context, logger);
     await app.listen({ host: config.server.host, port: config.server.port });
   } catch (error) {
-    await cascade?.close();
+    await core?.close();
     await registry.dispose();
     throw error;
   }
@@ -61,7 +60,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
       } finally {
         clearTimeout(grace);
         await registry.dispose();
-        await context.cascade.close();
+        await context.close();
       }
     })());
   return { app, context, url: `http://${host}:${port}`, close };

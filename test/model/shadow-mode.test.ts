@@ -28,7 +28,7 @@ function config(ledgerPath: string): ServerConfigInput {
 const classify = (s: RunningServer, input: string, key = KEYS.alice) => postJson(s, "/v1/classify", { model: "email-spam", input }, auth(key));
 async function settled(s: RunningServer): Promise<void> {
   const giveUp = Date.now() + 5_000;
-  while (s.context.cascade.shadow.pending > 0 && Date.now() < giveUp) await new Promise((r) => setTimeout(r, 10));
+  while (s.context.shadow.pending > 0 && Date.now() < giveUp) await new Promise((r) => setTimeout(r, 10));
 }
 
 beforeAll(async () => {
@@ -52,7 +52,7 @@ describe("shadow mode", () => {
     expect(r.status).toBe(200);
     expect(r.json.results[0]).toMatchObject({ served_by: "specialist", escalated: false, degraded: false });
     expect(r.json.usage.cost_usd).toBe(0);
-    expect(server.context.cascade.shadow.pending).toBe(1);
+    expect(server.context.shadow.pending).toBe(1);
     await settled(server);
     expect(frontier.seen).toHaveLength(1);
   });
@@ -88,7 +88,7 @@ describe("shadow mode", () => {
     const stopping = await startTestServer(config(path));
     frontier.fallback = { kind: "hang" };
     await classify(stopping, SURE);
-    expect(stopping.context.cascade.shadow.pending).toBe(1);
+    expect(stopping.context.shadow.pending).toBe(1);
     await stopping.close();
     const ledger = new Ledger(path);
     try {

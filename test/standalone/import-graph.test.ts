@@ -16,6 +16,13 @@ const FORBIDDEN: Array<[string, string, string]> = [
   ["training/", "bench/", "training does not depend on benchmarks"],
   ["training/", "cli/", "the CLI is the composition root"],
   ["bench/", "cli/", "the CLI is the composition root"],
+  ["server/serving/", "server/http/", "the serving layer knows nothing of HTTP"],
+  ...["escalation", "backends", "batching", "cache", "state", "ledger", "metrics", "evaluation", "models", "auth", "config", "errors"].flatMap(
+    (lower): Array<[string, string, string]> => [
+      [`server/${lower}/`, "server/serving/", "the serving layer composes the layers below it, not the other way round"],
+      [`server/${lower}/`, "server/http/", "HTTP is a front door over the serving layer"],
+    ],
+  ),
 ];
 
 describe("the import graph", () => {

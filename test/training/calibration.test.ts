@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { expectedCalibrationError } from "../../server/evaluation/ece.js";
 import { fitTemperature } from "../../training/calibration/temperature.js";
 import { chooseThreshold } from "../../training/calibration/threshold.js";
-import { softmax } from "../../training/fasttext/model.js";
+import { calibratedSoftmax } from "../../server/backends/classification-scores.js";
 import { createRng, gaussian } from "../../training/random.js";
 
 /** Two-class items whose true probability is sigmoid(z); the "model" reports z × 4, i.e. overconfident logits. */
@@ -18,7 +18,7 @@ function overconfident(n: number, seed: number) {
 function ece(items: Array<{ logits: number[]; label: number }>, temperature: number) {
   return expectedCalibrationError(
     items.map((item) => {
-      const p = softmax(item.logits, temperature);
+      const p = calibratedSoftmax(item.logits, temperature);
       const predicted = p[1]! > p[0]! ? 1 : 0;
       return { confidence: Math.max(p[0]!, p[1]!), correct: predicted === item.label };
     }),

@@ -1,6 +1,7 @@
 import type { LabelledExample } from "../../server/evaluation/example.js";
 import { classificationReport, type ClassificationReport } from "../../server/evaluation/classification-metrics.js";
-import { softmax } from "../fasttext/model.js";
+import { calibratedSoftmax } from "../../server/backends/classification-scores.js";
+import { belowThreshold } from "../../server/escalation/confidence-policy.js";
 import type { TrainingMetrics } from "../model-folder/training-metrics.js";
 import { expectedCalibrationError } from "../../server/evaluation/ece.js";
 import { fitTemperature } from "./temperature.js";
@@ -14,7 +15,7 @@ export interface ScoredSplit {
 
 function predictions(split: ScoredSplit, labels: string[], temperature: number) {
   return split.scored.map((s, i) => {
-    const probs = softmax(s.logits, temperature);
+    const probs = calibratedSoftmax(s.logits, temperature);
     let best = 0;
     for (let c = 1; c < probs.length; c++) if (probs[c]! > probs[best]!) best = c;
     const category = split.examples[i]!.category;
@@ -39,7 +40,7 @@ export function calibrateAndReport(
   const threshold = chooseThreshold(asConfidences(validationAfter), target);
   const testAfter = predictions(test, labels, temperature);
   const report = classificationReport(testAfter, labels);
-  const kept = testAfter.filter((p) => p.confidence >= threshold.threshold);
+  const kept = testAfter.filter((p) => !belowThreshold(p.confidence, threshold.threshold));
   return {
     calibration: {
       temperature,

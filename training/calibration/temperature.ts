@@ -1,4 +1,4 @@
-import { softmax } from "../fasttext/model.js";
+import { calibratedSoftmax } from "../../server/backends/classification-scores.js";
 
 export interface ScoredExample {
   logits: ArrayLike<number>;
@@ -7,12 +7,12 @@ export interface ScoredExample {
 
 export function negativeLogLikelihood(examples: ScoredExample[], temperature: number): number {
   let total = 0;
-  for (const e of examples) total -= Math.log(Math.max(softmax(e.logits, temperature)[e.label]!, 1e-15));
+  for (const e of examples) total -= Math.log(Math.max(calibratedSoftmax(e.logits, temperature)[e.label]!, 1e-15));
   return total / Math.max(1, examples.length);
 }
 
 /**
- * Temperature scaling (Guo et al., 2017): the one scalar T that minimises the validation NLL of softmax(logits / T).
+ * Temperature scaling (Guo et al., 2017): the one scalar T that minimises the validation NLL of calibratedSoftmax(logits / T).
  * The NLL is convex in 1/T, so a golden-section search over log T finds it.
  */
 export function fitTemperature(examples: ScoredExample[]): number {

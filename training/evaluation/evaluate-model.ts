@@ -3,6 +3,7 @@ import { readManifest, type ModelManifest } from "../../server/models/manifest.j
 import { BACKENDS } from "../../server/models/backends.js";
 import { ServingMetrics } from "../../server/metrics/serving-metrics.js";
 import { ServingError } from "../../server/errors/registry.js";
+import { belowThreshold } from "../../server/escalation/confidence-policy.js";
 import type { LabelledExample } from "../../server/evaluation/example.js";
 import { classificationReport, type ClassificationReport, type Prediction } from "../../server/evaluation/classification-metrics.js";
 import { checkLabels, predictWithBackend } from "../../server/evaluation/predict-with-backend.js";
@@ -23,7 +24,7 @@ export interface ModelEvaluation {
  */
 export async function evaluateModelFolder(dir: string, examples: LabelledExample[], options: { workers?: number } = {}): Promise<ModelEvaluation> {
   const { manifest, predictions, seconds } = await predictWithModelFolder(dir, examples, options);
-  const kept = predictions.filter((p) => p.confidence >= manifest.threshold);
+  const kept = predictions.filter((p) => !belowThreshold(p.confidence, manifest.threshold));
   return {
     model: manifest.name,
     version: manifest.version,

@@ -87,11 +87,3 @@ export function logitsOf(model: FastTextModel, rows: Int32Array): Float32Array {
   linear(model, pooled, logits);
   return logits;
 }
-
-export function softmax(logits: ArrayLike<number>, temperature = 1): number[] {
-  let max = -Infinity;
-  for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]! / temperature);
-  const exps = Array.from({ length: logits.length }, (_, i) => Math.exp(logits[i]! / temperature - max));
-  const total = exps.reduce((a, b) => a + b, 0);
-  return exps.map((e) => e / total);
-}

@@ -1,5 +1,6 @@
 import { createRng, shuffleInPlace } from "../random.js";
-import { createFastText, linear, pool, poolingScale, softmax, type FastTextModel, type FastTextShape } from "./model.js";
+import { calibratedSoftmax } from "../../server/backends/classification-scores.js";
+import { createFastText, linear, pool, poolingScale, type FastTextModel, type FastTextShape } from "./model.js";
 
 export interface TrainingExample {
   rows: Int32Array;
@@ -43,7 +44,7 @@ export function meanLoss(model: FastTextModel, examples: TrainingExample[]): num
   for (const e of examples) {
     pool(model, e.rows, pooled);
     linear(model, pooled, logits);
-    total -= Math.log(Math.max(softmax(logits)[e.label]!, 1e-12));
+    total -= Math.log(Math.max(calibratedSoftmax(logits)[e.label]!, 1e-12));
   }
   return total / Math.max(1, examples.length);
 }
@@ -105,7 +106,7 @@ export function trainFastText(
         batchWeight += w;
         pool(model, example.rows, pooled);
         linear(model, pooled, logits);
-        const probs = softmax(logits);
+        const probs = calibratedSoftmax(logits);
         trainLoss -= Math.log(Math.max(probs[example.label]!, 1e-12));
         gradPooled.fill(0);
         for (let c = 0; c < classes; c++) {

@@ -2,12 +2,11 @@ import type { Tenant } from "../auth/tenants.js";
 import type { ModelBackend } from "../backends/backend.js";
 import type { GenerationRequest } from "../backends/generation.js";
 import { ServingError } from "../errors/registry.js";
-import { hashInput } from "../escalation/escalation-service.js";
-import { FrontierError } from "../escalation/frontier-error.js";
-import type { FrontierMessage } from "../escalation/providers/frontier-provider.js";
-import { RESPONSE_MARGIN_MS } from "./cascade-results.js";
+import { hashInput, type EscalationService } from "./escalation-service.js";
+import { RESPONSE_MARGIN_MS } from "./escalation-types.js";
+import { FrontierError } from "./frontier-error.js";
 import { schemaErrors } from "./json-output.js";
-import type { ServerContext } from "./server-context.js";
+import type { FrontierMessage } from "./providers/frontier-provider.js";
 
 export interface InvalidOutput {
   backend: ModelBackend;
@@ -46,10 +45,9 @@ function frontierMessages(request: GenerationRequest): { system: string; message
  * same schema. When the model's policy is `reject` or the frontier cannot answer, the caller gets the 422, which
  * carries the specialist's output and why the escalation did not happen.
  */
-export async function escalateInvalidOutput(context: ServerContext, input: InvalidOutput): Promise<FrontierGeneration> {
+export async function escalateInvalidOutput(escalation: EscalationService, budgetMs: number, input: InvalidOutput): Promise<FrontierGeneration> {
   const { manifest } = input.backend;
   if (manifest.escalation.onInvalidOutput === "reject") throw input.invalid;
-  const { escalation } = context.cascade;
   const schema = input.request.jsonSchema;
   const conversation = JSON.stringify(input.request.prompt ?? input.request.messages);
   const outcome = await escalation.ask(
@@ -65,7 +63,7 @@ export async function escalateInvalidOutput(context: ServerContext, input: Inval
         return answer;
       },
       deadline: input.deadline - RESPONSE_MARGIN_MS,
-      budgetMs: context.config.escalation.outputDeadlineMs,
+      budgetMs,
       signal: input.signal,
     },
     {

@@ -1,0 +1,85 @@
+import { TenantDirectory } from "../auth/tenants.js";
+import { ResponseCache } from "../cache/response-cache.js";
+import type { ServerConfig } from "../config/schema.js";
+import { ClassificationCascade } from "../escalation/classification-cascade.js";
+import { createEscalation } from "../escalation/create-escalation.js";
+import type { EscalationService } from "../escalation/escalation-service.js";
+import type { EscalationLog } from "../escalation/escalation-types.js";
+import { FrontierPromptCache } from "../escalation/frontier-prompt.js";
+import { escalateInvalidOutput } from "../escalation/output-escalation.js";
+import { ShadowSampler } from "../escalation/shadow-sampler.js";
+import type { Ledger } from "../ledger/ledger.js";
+import { EscalationMetrics } from "../metrics/escalation-metrics.js";
+import type { ServingMetrics } from "../metrics/serving-metrics.js";
+import type { ModelRegistry } from "../models/model-registry.js";
+import { openEmbeddedState, type ServingState } from "../state/embedded-state.js";
+import type { SpendBook } from "../state/spend-book.js";
+import type { ClassificationResult } from "./classify-protocol.js";
+import { ClassifyServing } from "./classify-serving.js";
+import { CompletionServing } from "./completion-serving.js";
+
+/**
+ * Everything that answers requests, without a front door: models, state, the escalation cascade and the serving
+ * entry points. The HTTP server is one user of it; a batch job or a CLI can be another.
+ */
+export interface ServingCore {
+  config: Readonly<ServerConfig>;
+  registry: ModelRegistry;
+  metrics: ServingMetrics;
+  escalationMetrics: EscalationMetrics;
+  tenants: TenantDirectory;
+  ledger: Ledger;
+  book: SpendBook;
+  escalation: EscalationService;
+  shadow: ShadowSampler;
+  cache: ResponseCache<ClassificationResult>;
+  classify: ClassifyServing;
+  completions: CompletionServing;
+  /** Cancels background shadow calls and waits for their records, then closes the state. Models are the registry's. */
+  close(): Promise<void>;
+}
+
+/** Builds the core over a loaded registry. A model's unreadable frontier prompt stops start-up, not its first escalation. */
+export async function createServingCore(config: Readonly<ServerConfig>, registry: ModelRegistry, metrics: ServingMetrics, log: EscalationLog): Promise<ServingCore> {
+  const state: ServingState = openEmbeddedState(config.ledger);
+  try {
+    if (state.recovered.calls > 0) {
+      log("warn", `${state.recovered.calls} frontier calls were in flight when the server last stopped: their outcome is unknown, so they stay counted at their reserved worst case (${state.recovered.usd.toFixed(6)} USD)`, {
+        unknownOutcomeCalls: state.recovered.calls,
+      });
+    }
+    const escalationMetrics = new EscalationMetrics(metrics.registry);
+    const escalation = createEscalation(config.escalation, state, escalationMetrics, { storeInputs: config.ledger.storeInputs, log });
+    const prompts = new FrontierPromptCache();
+    for (const model of registry.list()) if (model.status === "ready") await prompts.get(model.backend);
+    const shadow = new ShadowSampler(escalation, config.escalation.shadowDeadlineMs);
+    const cascade = new ClassificationCascade({ escalation, shadow, prompts, ledger: state.ledger, metrics: escalationMetrics, storeInputs: config.ledger.storeInputs });
+    const cache = new ResponseCache<ClassificationResult>(config.cache, metrics.registry);
+    const deadlines = { requestDeadlineMs: config.server.requestDeadlineMs, maxRequestDeadlineMs: config.server.maxRequestDeadlineMs };
+    return {
+      config,
+      registry,
+      metrics,
+      escalationMetrics,
+      tenants: new TenantDirectory(config.auth),
+      ledger: state.ledger,
+      book: state.book,
+      escalation,
+      shadow,
+      cache,
+      classify: new ClassifyServing({ registry, cache, cascade, metrics, deadlines }),
+      completions: new CompletionServing({
+        registry,
+        deadlines,
+        escalateOutput: (input) => escalateInvalidOutput(escalation, config.escalation.outputDeadlineMs, input),
+      }),
+      close: async () => {
+        await shadow.stop();
+        state.close();
+      },
+    };
+  } catch (error) {
+    state.close();
+    throw error;
+  }
+}
