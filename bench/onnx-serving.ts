@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { createOnnxBackend } from "../server/backends/onnx/onnx-backend.js";
 import { OnnxTextClassifier } from "../server/backends/onnx/onnx-classifier.js";
 import { ServingMetrics } from "../server/metrics/serving-metrics.js";
-import { readManifest } from "../server/models/manifest.js";
+import { readManifest } from "../server/models/manifest-validation.js";
 import { loadEmailCorpus } from "../training/data/email-corpus.js";
 import { createRng, shuffleInPlace } from "../training/random.js";
 import { startChild } from "./load/child-server.js";

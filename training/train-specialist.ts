@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { loadLocalTokenizer } from "../server/backends/onnx/tokenizer.js";
 import type { ModelManifestInput } from "../server/models/manifest.js";
-import { ModelManifest } from "../server/models/manifest.js";
+import { ModelManifest } from "../server/models/manifest-validation.js";
 import { calibrateAndReport } from "./calibration/calibrate-and-report.js";
 import type { ThresholdTarget } from "./calibration/threshold.js";
 import { hashExamples } from "./data/hash.js";
@@ -120,7 +120,7 @@ export async function trainSpecialist(options: TrainSpecialistOptions): Promise<
     description: options.description,
     labels,
     artifacts: { model: "model.onnx", tokenizer: "." },
-    outputName: "logits",
+    onnx: { outputName: "logits" },
     limits: { maxTokens: options.maxTokens, maxChars: MAX_CHARS, maxInputsPerRequest: 256 },
     batching: { maxBatchSize: 32, maxQueueDelayMs: 0, maxQueueSize: 4096, workers: "auto", intraOpThreads: 1 },
     calibration: { temperature },

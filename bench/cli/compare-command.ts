@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
-import { readManifest } from "../../server/models/manifest.js";
+import { readManifest } from "../../server/models/manifest-validation.js";
 import { fraction, int, num } from "../../training/cli/cli-options.js";
 import { loadEvaluationExamples, type EvaluationDataFlags } from "../../training/data/evaluation-examples.js";
 import { createRng, shuffleInPlace } from "../../training/random.js";

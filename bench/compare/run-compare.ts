@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { ServerConfigInput } from "../../server/config/schema.js";
 import { loadFrontierPrompt } from "../../server/escalation/frontier-prompt.js";
 import { priceBook } from "../../server/escalation/price-table.js";
-import { readManifest } from "../../server/models/manifest.js";
+import { readManifest } from "../../server/models/manifest-validation.js";
 import type { LabelledExample } from "../../server/evaluation/example.js";
 import { closedLoop } from "../load/load-generator.js";
 import { SimFrontier, type SimStats } from "../sim/sim-frontier.js";

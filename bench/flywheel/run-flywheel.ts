@@ -3,7 +3,7 @@ import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import type { ServerConfigInput } from "../../server/config/schema.js";
 import { loadFrontierPrompt } from "../../server/escalation/frontier-prompt.js";
-import { readManifest } from "../../server/models/manifest.js";
+import { readManifest } from "../../server/models/manifest-validation.js";
 import type { TrainingMetrics } from "../../training/model-folder/training-metrics.js";
 import { providerFor, type FrontierSpec } from "../compare/frontier-spec.js";
 import type { ServerStarter } from "../compare/server-starters.js";

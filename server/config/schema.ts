@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { BatchingSettings, Device, EscalationPolicy, GgufSettings, InputLimits, Replicas } from "../models/manifest.js";
+import { BACKENDS } from "../backends/registry.js";
+import { BatchingSettings, Device, EscalationPolicy, InputLimits, Replicas } from "../models/manifest.js";
 import { overridable } from "./overridable.js";
 import { AuthSettings, CacheSettings, EscalationSettings, LedgerSettings } from "./escalation-schema.js";
 
@@ -22,25 +23,36 @@ export const CanarySettings = z
   })
   .strict();
 
+const OverrideFields = {
+  /** Version to serve when the model folder holds several (`<model>/<version>/`); default: the highest. */
+  version: z.string().min(1).optional(),
+  batching: overridable(BatchingSettings).optional(),
+  limits: overridable(InputLimits).optional(),
+  device: Device.optional(),
+  /** Copies of the model across devices (e.g. cuda:0, cuda:1, cpu); replaces `device` when set. */
+  replicas: Replicas.optional(),
+  threshold: z.number().min(0).max(1).optional(),
+  escalation: overridable(EscalationPolicy).optional(),
+  gate: ReloadGateSettings.optional(),
+  canary: CanarySettings.optional(),
+};
+
 /** Per-model settings that the operator may change without touching the model folder. */
 export const ModelOverride = z
-  .object({
-    /** Version to serve when the model folder holds several (`<model>/<version>/`); default: the highest. */
-    version: z.string().min(1).optional(),
-    batching: overridable(BatchingSettings).optional(),
-    limits: overridable(InputLimits).optional(),
-    device: Device.optional(),
-    /** Copies of the model across devices (e.g. cuda:0, cuda:1, cpu); replaces `device` when set. */
-    replicas: Replicas.optional(),
-    threshold: z.number().min(0).max(1).optional(),
-    escalation: overridable(EscalationPolicy).optional(),
-    /** GGUF models: sequences, threads, context size, GPU layers for this host. */
-    gguf: overridable(GgufSettings).optional(),
-    gate: ReloadGateSettings.optional(),
-    canary: CanarySettings.optional(),
-  })
-  .strict()
+  .object(OverrideFields)
+  // Besides these: a backend's own block under its format's name, for this host (e.g. gguf: {sequences, threads}).
+  .catchall(z.unknown())
   .superRefine((override, ctx) => {
+    for (const [key, value] of Object.entries(override)) {
+      if (Object.hasOwn(OverrideFields, key)) continue;
+      const kind = Object.hasOwn(BACKENDS, key) ? BACKENDS[key]! : undefined;
+      if (!kind) {
+        ctx.addIssue({ code: "unrecognized_keys", keys: [key], path: [], message: `Unrecognized key: "${key}"` });
+        continue;
+      }
+      const parsed = overridable(kind.settings).safeParse(value);
+      if (!parsed.success) for (const issue of parsed.error.issues) ctx.addIssue({ code: "custom", path: [key, ...issue.path], message: issue.message });
+    }
     if (override.canary && override.version === override.canary.version) {
       ctx.addIssue({ code: "custom", path: ["canary", "version"], message: `the canary must be another version than the one served (${override.version})` });
     }

@@ -1,8 +1,4 @@
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 import { z } from "zod";
-import { ServingError } from "../errors/registry.js";
-import { formatZodIssues } from "../config/zod-issues.js";
 
 /** `auto`: CUDA when it loads, CPU otherwise; `cuda` or `cuda:N`: CUDA or fail; `cpu`: CPU only. */
 export const Device = z
@@ -78,24 +74,6 @@ export const EscalationPolicy = z
   })
   .strict();
 
-/** How a GGUF model is run by llama.cpp (format gguf only). */
-export const GgufSettings = z
-  .object({
-    /** Classification prompt in the model folder; `{{input}}` marks where the text goes, the label follows its end. */
-    prompt: z.string().min(1).default("prompts/classify.txt"),
-    /** Text scored after the prompt for each label; default: a space and the label. Several tokens are fine. */
-    labelTexts: z.record(z.string(), z.string().min(1)).optional(),
-    /** Tokens of context per sequence: prompt + input + label must fit. */
-    contextSize: z.number().int().min(32).max(131_072).default(512),
-    /** Parallel sequences in the model's one context: requests evaluated together share llama.cpp decode batches. */
-    sequences: z.number().int().min(1).max(256).default(4),
-    /** CPU threads for llama.cpp; `auto` = half the cores. More threads than free cores makes llama.cpp far slower. */
-    threads: z.union([z.literal("auto"), z.number().int().min(1).max(256)]).default("auto"),
-    /** Layers offloaded to the GPU when one is used. */
-    gpuLayers: z.union([z.literal("auto"), z.literal("max"), z.number().int().min(0)]).default("auto"),
-  })
-  .strict();
-
 export const CostSettings = z
   .object({
     /** Price of the host that serves this model, for cost reports (USD per hour). */
@@ -103,24 +81,31 @@ export const CostSettings = z
   })
   .strict();
 
-export const ModelManifest = z
+/**
+ * The fields of model.json every backend shares. A manifest also holds its backend's own block (`"<format>": {…}`),
+ * which that backend's schema validates: see `server/models/manifest-validation.ts` and `server/backends/registry.ts`.
+ */
+export const ManifestCommon = z
   .object({
     name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, "lower-case letters, digits, '.', '_' and '-' only"),
     version: z.string().min(1),
-    format: z.enum(["onnx", "gguf"]),
+    /** The backend: `onnx`, `gguf` (the keys of the backend registry). */
+    format: z.string().min(1),
     task: z.enum(["text-classification"]),
     description: z.string().default(""),
-    labels: z.array(z.string().min(1)).min(2),
+    labels: z
+      .array(z.string().min(1))
+      .min(2)
+      .refine((labels) => new Set(labels).size === labels.length, "labels must be unique"),
     artifacts: z
       .object({
-        model: z.string().min(1).default("model.onnx"),
+        /** The model file; the backend's default (model.onnx, model.gguf) when unset. */
+        model: z.string().min(1).optional(),
         /** Folder (relative to the model folder) holding tokenizer.json and tokenizer_config.json. */
         tokenizer: z.string().default("."),
       })
       .strict()
-      .default({ model: "model.onnx", tokenizer: "." }),
-    /** Name of the ONNX output holding [batch, labels] logits. */
-    outputName: z.string().default("logits"),
+      .default({ tokenizer: "." }),
     limits: InputLimits.default(InputLimits.parse({})),
     batching: BatchingSettings.default(BatchingSettings.parse({})),
     calibration: z
@@ -134,54 +119,16 @@ export const ModelManifest = z
     device: Device.default("auto"),
     /** Copies across devices; when set, it replaces `device` and `batching.workers`. */
     replicas: Replicas.optional(),
-    gguf: GgufSettings.optional(),
   })
-  .strict()
-  .superRefine((m, ctx) => {
-    if (m.gguf && m.format !== "gguf") ctx.addIssue({ code: "custom", path: ["gguf"], message: "only for format gguf" });
-    for (const label of Object.keys(m.gguf?.labelTexts ?? {})) {
-      if (!m.labels.includes(label)) ctx.addIssue({ code: "custom", path: ["gguf", "labelTexts", label], message: `not one of the labels (${m.labels.join(", ")})` });
-    }
-    if (m.format === "gguf" && m.replicas) {
-      m.replicas.forEach((r, i) => {
-        if (r.workers !== 1) ctx.addIssue({ code: "custom", path: ["replicas", i, "workers"], message: "a GGUF replica is one llama.cpp context: raise gguf.sequences for more parallel requests" });
-      });
-      // node-llama-cpp 3.21 cannot pin a model to one GPU: llama.cpp spreads it over every visible CUDA device.
-      const gpus = m.replicas.filter((r) => r.device !== "cpu");
-      if (gpus.length > 1) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["replicas"],
-          message: `a GGUF model can have one GPU replica (it uses the GPUs in CUDA_VISIBLE_DEVICES) and one cpu replica; got ${gpus.map((r) => r.device).join(", ")}: run one server per GPU with CUDA_VISIBLE_DEVICES=<id> instead`,
-        });
-      }
-    }
-    if (new Set(m.labels).size !== m.labels.length) {
-      ctx.addIssue({ code: "custom", path: ["labels"], message: "labels must be unique" });
-    }
-    if (m.limits.maxInputsPerRequest > m.batching.maxQueueSize) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["limits", "maxInputsPerRequest"],
-        message: `must not exceed batching.maxQueueSize (${m.batching.maxQueueSize}): a larger request could never be queued`,
-      });
-    }
-  });
+  .strict();
 
-export type ModelManifest = z.infer<typeof ModelManifest>;
-export type ModelManifestInput = z.input<typeof ModelManifest>;
+/** A validated manifest: the shared fields, the model file resolved, and the backend's own block with its defaults. */
+export type ModelManifest = Omit<z.output<typeof ManifestCommon>, "artifacts"> & {
+  artifacts: { model: string; tokenizer: string };
+  /** The backend's block (`"<format>": {…}` in model.json), validated by its schema: read it with that schema. */
+  backend: Readonly<Record<string, unknown>>;
+};
 
-export async function readManifest(dir: string): Promise<ModelManifest> {
-  const path = join(dir, "model.json");
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await readFile(path, "utf8"));
-  } catch (cause) {
-    throw new ServingError("ERR_MANIFEST_INVALID", `${path}: ${(cause as Error).message}`, { cause });
-  }
-  const parsed = ModelManifest.safeParse(raw);
-  if (!parsed.success) {
-    throw new ServingError("ERR_MANIFEST_INVALID", `${path}: ${formatZodIssues(parsed.error)}`);
-  }
-  return parsed.data;
-}
+/** model.json as written: the shared fields and the backend's block under its format's name. */
+export type ModelManifestInput = z.input<typeof ManifestCommon> & { [block: string]: unknown };
+

@@ -7,7 +7,8 @@ import { createBackend } from "../backends/replica-set.js";
 import type { ServingMetrics } from "../metrics/serving-metrics.js";
 import type { ModelManifest } from "./manifest.js";
 import { applyOverride, groupByName, pickVersion, scanRepository, type ModelEntry } from "./repository.js";
-import { BACKENDS, type Log } from "./backends.js";
+import { backendKind } from "../backends/registry.js";
+import type { Log } from "./log.js";
 import { Canary, type CanaryReport, type Routed } from "./canary.js";
 import type { ReloadGateOutcome } from "./reload-gate.js";
 import { VersionLoader, type LoadRequest } from "./version-loader.js";
@@ -99,7 +100,7 @@ export class ModelRegistry {
 
   private async loadOne(entry: ModelEntry, workers: number, cores: number): Promise<void> {
     const { manifest, dir } = entry;
-    const factory = BACKENDS[manifest.format];
+    const factory = backendKind(manifest.format)?.create;
     if (!factory) {
       const error = new ServingError("ERR_MODEL_LOAD_FAILED", `${manifest.name}: no backend for format '${manifest.format}' in this build`);
       this.states.set(manifest.name, { status: "failed", manifest, error });

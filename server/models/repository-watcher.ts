@@ -1,7 +1,7 @@
 import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { ServerConfig } from "../config/schema.js";
-import type { Log } from "./backends.js";
+import type { Log } from "./log.js";
 import type { ModelRegistry } from "./model-registry.js";
 import { compareVersions, groupByName, pickVersion, scanRepository } from "./repository.js";
 

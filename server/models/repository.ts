@@ -2,7 +2,7 @@ import { readdir, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { ServingError } from "../errors/registry.js";
 import type { ModelOverride } from "../config/schema.js";
-import { ModelManifest, readManifest } from "./manifest.js";
+import { manifestInput, ModelManifest, readManifest } from "./manifest-validation.js";
 import { formatZodIssues } from "../config/zod-issues.js";
 
 export interface ModelEntry {
@@ -74,14 +74,15 @@ export function applyOverride(manifest: ModelManifest, override: ModelOverride |
   // `version` picks which folder is served; it is not a manifest field to change.
   if (!override) return manifest;
   const merged = {
-    ...manifest,
+    ...manifestInput(manifest),
     ...(override.device !== undefined ? { device: override.device, replicas: undefined } : {}),
     ...(override.replicas !== undefined ? { replicas: override.replicas } : {}),
     ...(override.threshold !== undefined ? { threshold: override.threshold } : {}),
     batching: { ...manifest.batching, ...override.batching },
     limits: { ...manifest.limits, ...override.limits },
     escalation: { ...manifest.escalation, ...override.escalation },
-    ...(override.gguf ? { gguf: { ...manifest.gguf, ...override.gguf } } : {}),
+    // The backend's own block, under its format's name, as in model.json.
+    [manifest.format]: { ...manifest.backend, ...(override[manifest.format] as Record<string, unknown> | undefined) },
   };
   const result = ModelManifest.safeParse(merged);
   if (!result.success) {

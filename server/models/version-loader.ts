@@ -8,7 +8,8 @@ import type { ServingMetrics } from "../metrics/serving-metrics.js";
 import type { ModelManifest } from "./manifest.js";
 import { describeFailures, runReloadGate, type ReloadGateOutcome } from "./reload-gate.js";
 import { applyOverride, groupByName, pickVersion, scanRepository } from "./repository.js";
-import { BACKENDS, type Log } from "./backends.js";
+import { backendKind } from "../backends/registry.js";
+import type { Log } from "./log.js";
 
 export interface LoadedVersion {
   backend: ModelBackend;
@@ -64,7 +65,7 @@ export class VersionLoader {
       );
     }
     const manifest: ModelManifest = applyOverride(entry.manifest, this.config.models.overrides[name]);
-    const factory = BACKENDS[manifest.format];
+    const factory = backendKind(manifest.format)?.create;
     if (!factory) throw fail("load_failed", new ServingError("ERR_RELOAD_FAILED", `${name}: no backend for format '${manifest.format}' in this build${keeps}`));
     const started = performance.now();
     let backend: ModelBackend;

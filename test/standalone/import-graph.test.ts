@@ -9,7 +9,7 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url));
  * composes everything; bench uses training and server; training uses server; inside server, the front doors (http)
  * use the serving layer, which uses the rest.
  */
-const FORBIDDEN: Array<[string, string, string]> = [
+const FORBIDDEN: Array<[string, string, string, string?]> = [
   ["server/", "training/", "the server does not depend on training code"],
   ["server/", "bench/", "the server does not depend on benchmarks"],
   ["server/", "cli/", "the CLI is the composition root"],
@@ -17,6 +17,8 @@ const FORBIDDEN: Array<[string, string, string]> = [
   ["training/", "cli/", "the CLI is the composition root"],
   ["bench/", "cli/", "the CLI is the composition root"],
   ["server/serving/", "server/http/", "the serving layer knows nothing of HTTP"],
+  // The manifest's shared fields are the backends' input; the registry of models is built over the backends.
+  ["server/backends/", "server/models/", "backends know models only by their manifest", "server/models/manifest.ts"],
   ...["escalation", "backends", "batching", "cache", "state", "ledger", "metrics", "evaluation", "models", "auth", "config", "errors"].flatMap(
     (lower): Array<[string, string, string]> => [
       [`server/${lower}/`, "server/serving/", "the serving layer composes the layers below it, not the other way round"],
@@ -32,7 +34,7 @@ describe("the import graph", () => {
     expect(edges.length).toBeGreaterThan(150);
     expect(graph.circular()).toEqual([]);
     const wrong = edges.flatMap(([from, deps]) =>
-      deps.flatMap((to) => FORBIDDEN.filter(([a, b]) => from.startsWith(a) && to.startsWith(b)).map(([, , why]) => `${from} → ${to}: ${why}`)),
+      deps.flatMap((to) => FORBIDDEN.filter(([a, b, , allowed]) => from.startsWith(a) && to.startsWith(b) && to !== allowed).map(([, , why]) => `${from} → ${to}: ${why}`)),
     );
     expect(wrong).toEqual([]);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ModelManifest } from "../../server/models/manifest.js";
+import { ModelManifest } from "../../server/models/manifest-validation.js";
 import { applyOverride } from "../../server/models/repository.js";
 import { resolveWorkers } from "../../server/models/model-registry.js";
 import { loadConfig } from "../../server/config/load-config.js";
@@ -54,5 +54,36 @@ describe("model manifest", () => {
     const merged = applyOverride(manifest, config.models.overrides.m);
     expect(merged.batching).toMatchObject({ maxBatchSize: 8, maxQueueDelayMs: 5, maxQueueSize: 1000 });
     expect(merged.limits).toMatchObject({ maxTokens: 256, maxInputsPerRequest: 10 });
+  });
+});
+
+describe("backends in the manifest", () => {
+  it("validates each backend's own block with its schema, under its format's name", () => {
+    const gguf = ModelManifest.parse({ ...minimal, format: "gguf", gguf: { sequences: 2 } });
+    expect(gguf.artifacts.model).toBe("model.gguf");
+    expect(gguf.backend).toMatchObject({ sequences: 2, contextSize: 512, prompt: "prompts/classify.txt" });
+    expect(ModelManifest.parse(minimal).backend).toEqual({ outputName: "logits" });
+    const bad = ModelManifest.safeParse({ ...minimal, format: "gguf", gguf: { sequences: 0, speed: 1 } });
+    expect(bad.error!.issues.map((i) => i.path.join("."))).toEqual(expect.arrayContaining(["gguf.sequences", "gguf"]));
+  });
+
+  it("refuses an unknown format, naming the ones this build has, and a block of another backend", () => {
+    const unknown = ModelManifest.safeParse({ ...minimal, format: "tensorrt" });
+    expect(unknown.error!.issues).toEqual([expect.objectContaining({ path: ["format"], message: "no backend 'tensorrt'; one of onnx, gguf" })]);
+    const foreign = ModelManifest.safeParse({ ...minimal, gguf: { sequences: 2 } });
+    expect(foreign.error!.issues).toEqual([expect.objectContaining({ path: ["gguf"], message: "only for format gguf" })]);
+  });
+
+  it("still reads onnx's outputName at the top level, as model.json files of earlier releases have it", () => {
+    expect(ModelManifest.parse({ ...minimal, outputName: "scores" }).backend).toEqual({ outputName: "scores" });
+    expect(ModelManifest.parse({ ...minimal, outputName: "scores", onnx: { outputName: "logits" } }).backend).toEqual({ outputName: "logits" });
+  });
+
+  it("takes per-host overrides of a backend's block, only the keys given, and refuses unknown ones", () => {
+    const config = loadConfig({ env: {}, overrides: { models: { overrides: { m: { gguf: { threads: 1 } } } } } });
+    const manifest = ModelManifest.parse({ ...minimal, format: "gguf", gguf: { sequences: 2 } });
+    expect(applyOverride(manifest, config.models.overrides.m).backend).toMatchObject({ sequences: 2, threads: 1 });
+    expect(() => loadConfig({ env: {}, overrides: { models: { overrides: { m: { gguf: { threads: 0 } } } } } })).toThrow(/models\.overrides\.m\.gguf\.threads/);
+    expect(() => loadConfig({ env: {}, overrides: { models: { overrides: { m: { tensorrt: {} } } } } })).toThrow(/Unrecognized key: "tensorrt"/);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../server/config/load-config.js";
-import { ModelManifest } from "../../server/models/manifest.js";
+import { ModelManifest } from "../../server/models/manifest-validation.js";
 import { resolveWorkers } from "../../server/models/model-registry.js";
 import { applyOverride } from "../../server/models/repository.js";
 import { ServingError } from "../../server/errors/registry.js";

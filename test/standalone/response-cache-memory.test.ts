@@ -3,7 +3,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
 import { ResponseCache } from "../../server/cache/response-cache.js";
-import { ModelManifest } from "../../server/models/manifest.js";
+import { ModelManifest } from "../../server/models/manifest-validation.js";
 
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;

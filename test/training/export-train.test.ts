@@ -6,7 +6,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashInput } from "../../server/escalation/escalation-service.js";
 import { Ledger, type EscalationRecord } from "../../server/ledger/ledger.js";
-import { readManifest } from "../../server/models/manifest.js";
+import { readManifest } from "../../server/models/manifest-validation.js";
 import { loadEmailCorpus } from "../../training/data/email-corpus.js";
 import { DEFAULT_TRAIN_OPTIONS, trainSpecialist } from "../../training/train-specialist.js";
 

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadLocalTokenizer } from "../../server/backends/onnx/tokenizer.js";
-import { readManifest } from "../../server/models/manifest.js";
+import { readManifest } from "../../server/models/manifest-validation.js";
 import { loadSplits } from "../../training/data/load-splits.js";
 import type { LabelledExample } from "../../server/evaluation/example.js";
 import { evaluateModelFolder } from "../../training/evaluation/evaluate-model.js";

@@ -1,6 +1,7 @@
 import { performance } from "node:perf_hooks";
-import { readManifest, type ModelManifest } from "../../server/models/manifest.js";
-import { BACKENDS } from "../../server/models/backends.js";
+import { readManifest } from "../../server/models/manifest-validation.js";
+import { type ModelManifest } from "../../server/models/manifest.js";
+import { backendKind } from "../../server/backends/registry.js";
 import { ServingMetrics } from "../../server/metrics/serving-metrics.js";
 import { ServingError } from "../../server/errors/registry.js";
 import { belowThreshold } from "../../server/escalation/confidence-policy.js";
@@ -42,7 +43,7 @@ export async function predictWithModelFolder(
   options: { workers?: number } = {},
 ): Promise<{ manifest: ModelManifest; predictions: Prediction[]; seconds: number }> {
   const manifest = await readManifest(dir);
-  const factory = BACKENDS[manifest.format];
+  const factory = backendKind(manifest.format)?.create;
   if (!factory) throw new ServingError("ERR_MODEL_LOAD_FAILED", `no backend for format '${manifest.format}'`);
   checkLabels(examples, manifest.labels);
   const backend = await factory({

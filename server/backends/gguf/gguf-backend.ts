@@ -5,7 +5,7 @@ import { performance } from "node:perf_hooks";
 import type { LlamaContext, LlamaContextSequence, LlamaModel } from "node-llama-cpp";
 import { DynamicBatcher, type BatchOutcome } from "../../batching/dynamic-batcher.js";
 import { ServingError } from "../../errors/registry.js";
-import { GgufSettings } from "../../models/manifest.js";
+import { GgufSettings } from "./gguf-settings.js";
 import type { BackendContext, ClassificationOutput, ModelBackend, PlacementInfo } from "../backend.js";
 import { scoreLogits } from "../classification-scores.js";
 import { parseClassifyPrompt, promptTokens } from "./classify-prompt.js";
@@ -64,7 +64,7 @@ export interface GgufBackend extends ModelBackend {
  */
 export async function createGgufBackend(context: BackendContext): Promise<GgufBackend> {
   const { manifest, dir, metrics } = context;
-  const settings = manifest.gguf ?? GgufSettings.parse({});
+  const settings = GgufSettings.parse(manifest.backend);
   // Half the cores: the event loop, the ONNX workers and the clients need the rest, and llama.cpp slows down
   // sharply when its threads wait for busy cores (measured here: 1 thread served 2× the requests of 2).
   const threads = settings.threads === "auto" ? Math.max(1, Math.floor(availableParallelism() / 2)) : settings.threads;

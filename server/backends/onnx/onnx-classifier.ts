@@ -3,6 +3,7 @@ import { performance } from "node:perf_hooks";
 import type { PreTrainedTokenizer } from "@huggingface/transformers";
 import { ServingError } from "../../errors/registry.js";
 import type { ModelManifest } from "../../models/manifest.js";
+import { OnnxSettings } from "./onnx-settings.js";
 import { encodeBatch, type EncodeLimits } from "./encode-batch.js";
 import { openSession, ort, type OpenedSession, type SessionPlacement } from "./session.js";
 import { loadLocalTokenizer } from "./tokenizer.js";
@@ -44,12 +45,13 @@ export class OnnxTextClassifier {
         throw new ServingError("ERR_MODEL_LOAD_FAILED", `${manifest.name}: model.onnx has no input '${required}' (inputs: ${inputNames.join(", ")})`);
       }
     }
-    if (!outputNames.includes(manifest.outputName)) {
+    const { outputName } = OnnxSettings.parse(manifest.backend);
+    if (!outputNames.includes(outputName)) {
       await opened.session.release();
-      throw new ServingError("ERR_MODEL_LOAD_FAILED", `${manifest.name}: model.onnx has no output '${manifest.outputName}' (outputs: ${outputNames.join(", ")}); set outputName in model.json`);
+      throw new ServingError("ERR_MODEL_LOAD_FAILED", `${manifest.name}: model.onnx has no output '${outputName}' (outputs: ${outputNames.join(", ")}); set onnx.outputName in model.json`);
     }
     const limits = { maxTokens: manifest.limits.maxTokens, maxChars: manifest.limits.maxChars };
-    return new OnnxTextClassifier(tokenizer, opened, limits, manifest.labels.length, manifest.outputName);
+    return new OnnxTextClassifier(tokenizer, opened, limits, manifest.labels.length, outputName);
   }
 
   async classify(texts: string[]): Promise<RawClassification> {

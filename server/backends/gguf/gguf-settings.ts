@@ -1,0 +1,21 @@
+import { z } from "zod";
+
+/** model.json's `gguf` block: how llama.cpp runs the model. */
+export const GgufSettings = z
+  .object({
+    /** Classification prompt in the model folder; `{{input}}` marks where the text goes, the label follows its end. */
+    prompt: z.string().min(1).default("prompts/classify.txt"),
+    /** Text scored after the prompt for each label; default: a space and the label. Several tokens are fine. */
+    labelTexts: z.record(z.string(), z.string().min(1)).optional(),
+    /** Tokens of context per sequence: prompt + input + label must fit. */
+    contextSize: z.number().int().min(32).max(131_072).default(512),
+    /** Parallel sequences in the model's one context: requests evaluated together share llama.cpp decode batches. */
+    sequences: z.number().int().min(1).max(256).default(4),
+    /** CPU threads for llama.cpp; `auto` = half the cores. More threads than free cores makes llama.cpp far slower. */
+    threads: z.union([z.literal("auto"), z.number().int().min(1).max(256)]).default("auto"),
+    /** Layers offloaded to the GPU when one is used. */
+    gpuLayers: z.union([z.literal("auto"), z.literal("max"), z.number().int().min(0)]).default("auto"),
+  })
+  .strict();
+
+export type GgufSettings = z.output<typeof GgufSettings>;
