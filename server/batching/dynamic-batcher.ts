@@ -2,6 +2,8 @@ import { performance } from "node:perf_hooks";
 import { ServingError } from "../errors/registry.js";
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** After an interactive input, background batches leave one worker free this long, ready for the next. */
+export const INTERACTIVE_RESERVE_MS = 1_000;
 
 export interface BatcherSettings {
   maxBatchSize: number;
@@ -28,7 +30,14 @@ export interface SubmitOptions {
   /** Absolute time (performance.now() clock) after which the request fails with ERR_DEADLINE_EXCEEDED. */
   deadline: number;
   signal?: AbortSignal;
+  /**
+   * `interactive` (default): a caller waits. `background` (batch jobs): dispatched only while no interactive input
+   * waits, in full batches, and on all workers but one while interactive traffic is recent.
+   */
+  priority?: Priority;
 }
+
+export type Priority = "interactive" | "background";
 
 export interface SubmitResult<O> {
   outputs: O[];
@@ -38,7 +47,8 @@ export interface SubmitResult<O> {
   computeMs: number;
 }
 
-interface PendingRequest<O> {
+interface PendingRequest<O, I = unknown> {
+  lane: Lane<O, I>;
   outputs: Array<O | undefined>;
   remaining: number;
   /** Inputs still in the queue (not yet handed to a batch). */
@@ -54,9 +64,19 @@ interface PendingRequest<O> {
 interface QueuedItem<I, O> {
   input: I;
   index: number;
-  request: PendingRequest<O>;
+  request: PendingRequest<O, I>;
   enqueuedAt: number;
 }
+
+/** One priority's FIFO of inputs, with what it has queued and running. */
+interface Lane<O, I = unknown> {
+  queue: Array<QueuedItem<I, O> | undefined>;
+  head: number;
+  queued: number;
+  inFlight: number;
+}
+
+const newLane = <O, I>(): Lane<O, I> => ({ queue: [], head: 0, queued: 0, inFlight: 0 });
 
 /**
  * Triton-style dynamic batcher for one model version. Inputs wait in one FIFO; a batch leaves when it is full or
@@ -64,10 +84,10 @@ interface QueuedItem<I, O> {
  * themselves. A request's inputs may be spread over several batches and are put back in order.
  */
 export class DynamicBatcher<I, O> {
-  private readonly queue: Array<QueuedItem<I, O> | undefined> = [];
-  private head = 0;
-  private queuedInputs = 0;
+  private readonly interactive: Lane<O, I> = newLane();
+  private readonly background: Lane<O, I> = newLane();
   private inFlight = 0;
+  private lastInteractiveAt = -Infinity;
   private timer: NodeJS.Timeout | undefined;
   private timerDueAt = Infinity;
   private closed = false;
@@ -82,8 +102,9 @@ export class DynamicBatcher<I, O> {
     private readonly observer: BatchObserver = {},
   ) {}
 
+  /** Inputs waiting, both priorities. */
   get depth(): number {
-    return this.queuedInputs;
+    return this.interactive.queued + this.background.queued;
   }
 
   get running(): number {
@@ -93,9 +114,10 @@ export class DynamicBatcher<I, O> {
   submit(inputs: I[], options: SubmitOptions): Promise<SubmitResult<O>> {
     if (this.closed) return Promise.reject(new ServingError("ERR_SHUTTING_DOWN"));
     if (inputs.length === 0) return Promise.resolve({ outputs: [], queueMs: 0, computeMs: 0 });
-    if (this.queuedInputs + inputs.length > this.settings.maxQueueSize) {
+    const lane = options.priority === "background" ? this.background : this.interactive;
+    if (lane.queued + inputs.length > this.settings.maxQueueSize) {
       return Promise.reject(
-        new ServingError("ERR_QUEUE_FULL", `the queue holds ${this.queuedInputs} of at most ${this.settings.maxQueueSize} inputs; retry later`, {
+        new ServingError("ERR_QUEUE_FULL", `the queue holds ${lane.queued} of at most ${this.settings.maxQueueSize} inputs; retry later`, {
           retryAfter: this.retryAfterSeconds(),
         }),
       );
@@ -117,7 +139,8 @@ export class DynamicBatcher<I, O> {
         wait < MAX_TIMER_MS
           ? setTimeout(() => fail(new ServingError("ERR_DEADLINE_EXCEEDED", `no answer within the request's deadline (${Math.round(wait)} ms)`)), wait)
           : undefined;
-      const request: PendingRequest<O> = {
+      const request: PendingRequest<O, I> = {
+        lane,
         outputs: new Array<O | undefined>(inputs.length),
         remaining: inputs.length,
         queued: inputs.length,
@@ -132,9 +155,10 @@ export class DynamicBatcher<I, O> {
         },
       };
       options.signal?.addEventListener("abort", onAbort, { once: true });
-      inputs.forEach((input, index) => this.queue.push({ input, index, request, enqueuedAt: now }));
-      this.queuedInputs += inputs.length;
-      this.observer.onQueueDepth?.(this.queuedInputs);
+      inputs.forEach((input, index) => lane.queue.push({ input, index, request, enqueuedAt: now }));
+      lane.queued += inputs.length;
+      if (lane === this.interactive) this.lastInteractiveAt = now;
+      this.observer.onQueueDepth?.(this.depth);
       this.pump();
     });
   }
@@ -144,50 +168,62 @@ export class DynamicBatcher<I, O> {
     this.closed = true;
     this.flushing = true;
     this.pump();
-    if (this.queuedInputs === 0 && this.inFlight === 0) return;
+    if (this.depth === 0 && this.inFlight === 0) return;
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
   /** A request that fails or is cancelled gives its queued inputs back; they are skipped when batches form. */
-  private finish(request: PendingRequest<unknown>): void {
+  private finish(request: PendingRequest<O, I>): void {
     request.done = true;
     request.cleanup();
-    this.queuedInputs -= request.queued;
+    request.lane.queued -= request.queued;
     request.queued = 0;
-    this.observer.onQueueDepth?.(this.queuedInputs);
-    this.compact();
+    this.observer.onQueueDepth?.(this.depth);
+    this.compact(request.lane);
     this.notifyIdle();
   }
 
-  private peekLive(): QueuedItem<I, O> | undefined {
-    while (this.head < this.queue.length) {
-      const item = this.queue[this.head];
+  private peekLive(lane: Lane<O, I>): QueuedItem<I, O> | undefined {
+    while (lane.head < lane.queue.length) {
+      const item = lane.queue[lane.head];
       if (item && !item.request.done) return item;
-      this.queue[this.head++] = undefined;
+      lane.queue[lane.head++] = undefined;
     }
     return undefined;
   }
 
-  private compact(): void {
-    if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue.splice(0, this.head);
-      this.head = 0;
+  private compact(lane: Lane<O, I>): void {
+    if (lane.head > 1024 && lane.head * 2 > lane.queue.length) {
+      lane.queue.splice(0, lane.head);
+      lane.head = 0;
     }
   }
 
   private pump(): void {
     while (this.inFlight < this.settings.concurrency) {
-      const oldest = this.peekLive();
-      if (!oldest) break;
       const now = performance.now();
-      const dueAt = oldest.enqueuedAt + this.settings.maxQueueDelayMs;
-      if (this.queuedInputs < this.settings.maxBatchSize && now < dueAt && !this.flushing) {
-        this.schedule(dueAt - now);
+      const oldest = this.peekLive(this.interactive);
+      if (oldest) {
+        const dueAt = oldest.enqueuedAt + this.settings.maxQueueDelayMs;
+        if (this.interactive.queued < this.settings.maxBatchSize && now < dueAt && !this.flushing) {
+          this.schedule(dueAt - now);
+          break;
+        }
+        this.dispatch(this.interactive, now);
+        continue;
+      }
+      // Background work only when no interactive input waits, leaving a worker free while interactive traffic is recent.
+      if (!this.peekLive(this.background)) break;
+      const reserveEnds = this.lastInteractiveAt + INTERACTIVE_RESERVE_MS;
+      const slots = now < reserveEnds && !this.flushing ? Math.max(1, this.settings.concurrency - 1) : this.settings.concurrency;
+      if (this.background.inFlight >= slots) {
+        if (now < reserveEnds) this.schedule(reserveEnds - now);
         break;
       }
-      this.dispatch(now);
+      this.dispatch(this.background, now);
     }
-    this.compact();
+    this.compact(this.interactive);
+    this.compact(this.background);
   }
 
   private schedule(delayMs: number): void {
@@ -202,31 +238,32 @@ export class DynamicBatcher<I, O> {
     }, Math.max(0, Math.ceil(delayMs)));
   }
 
-  private dispatch(now: number): void {
+  private dispatch(lane: Lane<O, I>, now: number): void {
     const batch: Array<QueuedItem<I, O>> = [];
     while (batch.length < this.settings.maxBatchSize) {
-      const item = this.peekLive();
+      const item = this.peekLive(lane);
       if (!item) break;
-      this.queue[this.head++] = undefined;
+      lane.queue[lane.head++] = undefined;
       item.request.queued--;
       item.request.queueMs = Math.max(item.request.queueMs, now - item.enqueuedAt);
       batch.push(item);
     }
-    this.queuedInputs -= batch.length;
+    lane.queued -= batch.length;
+    lane.inFlight++;
     this.inFlight++;
-    this.observer.onQueueDepth?.(this.queuedInputs);
+    this.observer.onQueueDepth?.(this.depth);
     this.observer.onBatch?.(batch.length, batch.map((item) => now - item.enqueuedAt));
     this.runBatch(batch.map((item) => item.input)).then(
-      (outcome) => this.complete(batch, outcome),
-      (error: unknown) => this.fail(batch, error),
+      (outcome) => this.complete(lane, batch, outcome),
+      (error: unknown) => this.fail(lane, batch, error),
     );
   }
 
-  private complete(batch: Array<QueuedItem<I, O>>, outcome: BatchOutcome<O>): void {
+  private complete(lane: Lane<O, I>, batch: Array<QueuedItem<I, O>>, outcome: BatchOutcome<O>): void {
     this.averageBatchMs = 0.8 * this.averageBatchMs + 0.2 * outcome.computeMs;
     this.observer.onBatchDone?.(batch.length, outcome.computeMs);
     if (outcome.outputs.length !== batch.length) {
-      this.fail(batch, new ServingError("ERR_INTERNAL", `backend returned ${outcome.outputs.length} outputs for a batch of ${batch.length}`));
+      this.fail(lane, batch, new ServingError("ERR_INTERNAL", `backend returned ${outcome.outputs.length} outputs for a batch of ${batch.length}`));
       return;
     }
     batch.forEach((item, i) => {
@@ -239,32 +276,33 @@ export class DynamicBatcher<I, O> {
         request.resolve({ outputs: request.outputs as O[], queueMs: request.queueMs, computeMs: request.computeMs });
       }
     });
-    this.batchEnded();
+    this.batchEnded(lane);
   }
 
-  private fail(batch: Array<QueuedItem<I, O>>, error: unknown): void {
+  private fail(lane: Lane<O, I>, batch: Array<QueuedItem<I, O>>, error: unknown): void {
     const reason = error instanceof ServingError ? error : new ServingError("ERR_INTERNAL", (error as Error)?.message ?? String(error), { cause: error });
     for (const item of new Set(batch.map((b) => b.request))) {
       if (item.done) continue;
       this.finish(item);
       item.reject(reason);
     }
-    this.batchEnded();
+    this.batchEnded(lane);
   }
 
-  private batchEnded(): void {
+  private batchEnded(lane: Lane<O, I>): void {
+    lane.inFlight--;
     this.inFlight--;
     this.pump();
     this.notifyIdle();
   }
 
   private notifyIdle(): void {
-    if (this.queuedInputs !== 0 || this.inFlight !== 0 || this.idleWaiters.length === 0) return;
+    if (this.depth !== 0 || this.inFlight !== 0 || this.idleWaiters.length === 0) return;
     for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
   private retryAfterSeconds(): number {
-    const batchesAhead = this.queuedInputs / this.settings.maxBatchSize / this.settings.concurrency;
+    const batchesAhead = this.interactive.queued / this.settings.maxBatchSize / this.settings.concurrency;
     return Math.max(1, Math.ceil((batchesAhead * this.averageBatchMs) / 1000));
   }
 }

@@ -171,4 +171,80 @@ describe("DynamicBatcher", () => {
     backend.finish(backend.calls[1]!);
     expect((await patient).outputs).toEqual(["A"]);
   });
+
+  describe("priorities", () => {
+    const lanes = { maxBatchSize: 4, maxQueueDelayMs: 0, maxQueueSize: 100, concurrency: 2 };
+
+    it("dispatches background inputs in full batches on every worker when no interactive traffic is recent", async () => {
+      const backend = controlledBackend();
+      const batcher = new DynamicBatcher(lanes, backend.run);
+      const work = batcher.submit(["a", "b", "c", "d", "e", "f", "g", "h", "i"], { deadline: far(), priority: "background" });
+      await sleep(0);
+      expect(backend.calls.map((c) => c.inputs.length)).toEqual([4, 4]);
+      backend.finish(backend.calls[0]!);
+      await sleep(0);
+      expect(backend.calls.map((c) => c.inputs.length)).toEqual([4, 4, 1]);
+      backend.finish(backend.calls[1]!);
+      backend.finish(backend.calls[2]!);
+      expect((await work).outputs).toHaveLength(9);
+    });
+
+    it("serves a waiting interactive input before any queued background input", async () => {
+      const backend = controlledBackend();
+      const batcher = new DynamicBatcher({ ...lanes, concurrency: 1 }, backend.run);
+      const background = batcher.submit(Array.from({ length: 12 }, (_, i) => `b${i}`), { deadline: far(), priority: "background" });
+      await sleep(0);
+      expect(backend.calls).toHaveLength(1);
+      const interactive = batcher.submit(["x"], { deadline: far() });
+      backend.finish(backend.calls[0]!);
+      await sleep(0);
+      expect(backend.calls[1]!.inputs).toEqual(["x"]);
+      backend.finish(backend.calls[1]!);
+      expect((await interactive).outputs).toEqual(["X"]);
+      for (let i = 2; i < 4; i++) {
+        await sleep(0);
+        backend.finish(backend.calls[i]!);
+      }
+      expect((await background).outputs).toHaveLength(12);
+    });
+
+    it("leaves one worker free for interactive inputs while interactive traffic is recent", async () => {
+      const backend = controlledBackend();
+      const batcher = new DynamicBatcher(lanes, backend.run);
+      const first = batcher.submit(["x"], { deadline: far() });
+      await sleep(0);
+      backend.finish(backend.calls[0]!);
+      await first;
+      const background = batcher.submit(Array.from({ length: 8 }, (_, i) => `b${i}`), { deadline: far(), priority: "background" });
+      await sleep(0);
+      expect(backend.calls).toHaveLength(2);
+      const next = batcher.submit(["y"], { deadline: far() });
+      await sleep(0);
+      expect(backend.calls[2]!.inputs).toEqual(["y"]);
+      backend.finish(backend.calls[2]!);
+      await next;
+      backend.finish(backend.calls[1]!);
+      await sleep(0);
+      backend.finish(backend.calls[3]!);
+      expect((await background).outputs).toHaveLength(8);
+    });
+
+    it("counts each lane against its own queue limit: a batch job cannot fill the interactive queue", async () => {
+      const backend = controlledBackend();
+      const batcher = new DynamicBatcher({ ...lanes, maxQueueSize: 8, concurrency: 1 }, backend.run);
+      // Four go to the worker at once; eight more fill the background lane.
+      const background = batcher.submit(Array.from({ length: 8 }, (_, i) => `b${i}`), { deadline: far(), priority: "background" });
+      const more = batcher.submit(["c0", "c1", "c2", "c3"], { deadline: far(), priority: "background" });
+      await expect(batcher.submit(["z"], { deadline: far(), priority: "background" })).rejects.toMatchObject({ code: "ERR_QUEUE_FULL" });
+      const interactive = batcher.submit(["x", "y"], { deadline: far() });
+      for (let i = 0; i < 4; i++) {
+        await sleep(0);
+        backend.finish(backend.calls[i]!);
+      }
+      expect(backend.calls[1]!.inputs).toEqual(["x", "y"]);
+      expect((await interactive).outputs).toEqual(["X", "Y"]);
+      expect((await background).outputs).toHaveLength(8);
+      expect((await more).outputs).toHaveLength(4);
+    });
+  });
 });
