@@ -1,3 +1,5 @@
+import type { Priority } from "../batching/dynamic-batcher.js";
+
 /** Text generation, for backends that can (GGUF); the OpenAI-compatible routes speak to this. */
 export interface GenerationRequest {
   /** Either a plain prompt (completions) or chat messages, which the backend turns into its prompt. */
@@ -22,6 +24,8 @@ export interface GenerationResult {
 export interface GenerationOptions {
   deadline: number;
   signal?: AbortSignal;
+  /** `background`: behind interactive requests (batch jobs). */
+  priority?: Priority;
   /** Called with each piece of text as it is generated (streaming). */
   onText?: (text: string) => void;
 }

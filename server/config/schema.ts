@@ -3,6 +3,7 @@ import { BACKENDS } from "../backends/registry.js";
 import { BatchingSettings, Device, EscalationPolicy, InputLimits, Replicas } from "../models/manifest.js";
 import { overridable } from "./overridable.js";
 import { AuthSettings, CacheSettings, EscalationSettings, LedgerSettings } from "./escalation-schema.js";
+import { BatchSettings } from "./batch-schema.js";
 
 /** The optional evaluation gate of a reload, a canary start or a watched new version. */
 export const ReloadGateSettings = z
@@ -113,6 +114,7 @@ export const ServerConfig = z
     auth: AuthSettings.default(AuthSettings.parse({})),
     ledger: LedgerSettings.default(LedgerSettings.parse({})),
     cache: CacheSettings.default(CacheSettings.parse({})),
+    batch: BatchSettings.default(BatchSettings.parse({})),
   })
   .strict()
   .superRefine((config, ctx) => {

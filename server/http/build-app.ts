@@ -6,6 +6,7 @@ import { ServingError } from "../errors/registry.js";
 import { errorHandler, sendError } from "./error-handler.js";
 import { classifyRoute } from "./routes/classify.js";
 import { adminRoutes } from "./routes/admin.js";
+import { batchRoutes } from "./routes/batches.js";
 import { completionRoutes } from "./routes/completions.js";
 import { healthRoutes } from "./routes/health.js";
 import { modelsRoute } from "./routes/models.js";
@@ -80,5 +81,6 @@ export async function buildApp(context: ServerContext, logger: Logger): Promise<
   await app.register(adminRoutes, { context });
   await app.register(modelVersionRoutes, { context });
   await app.register(completionRoutes, { context });
+  if (context.batch) await app.register(batchRoutes, { batch: context.batch, maxFileBytes: config.batch.maxFileBytes });
   return app;
 }

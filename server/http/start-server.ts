@@ -3,7 +3,9 @@ import { pino } from "pino";
 import type { ServerConfig } from "../config/schema.js";
 import { ServingMetrics } from "../metrics/serving-metrics.js";
 import { ModelRegistry } from "../models/model-registry.js";
+import { BatchService } from "../batch/batch-service.js";
 import { createServingCore, type ServingCore } from "../serving/serving-core.js";
+import { SqliteBatchStore } from "../state/sqlite-batch-store.js";
 import { buildApp } from "./build-app.js";
 import type { ServerContext } from "./server-context.js";
 import { Lifecycle } from "./lifecycle.js";
@@ -30,9 +32,14 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
   let context: ServerContext;
   try {
     core = await createServingCore(config, registry, metrics, log);
-    context = { ...core, lifecycle };
+    const serving = core;
+    const batch = config.batch.enabled
+      ? await BatchService.open(new SqliteBatchStore(serving.ledger.database), config.batch, { core: serving, tenantOf: (id) => serving.tenants.get(id), log })
+      : undefined;
+    context = { ...core, lifecycle, ...(batch ? { batch } : {}) };
     app = await buildApp(context, logger);
     await app.listen({ host: config.server.host, port: config.server.port });
+    await batch?.start();
   } catch (error) {
     await core?.close();
     await registry.dispose();
@@ -54,7 +61,8 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
       try {
         // The listener stays open while queued and in-flight work finishes: /readyz answers 503 shutting_down and new
         // /v1 requests 503 ERR_SHUTTING_DOWN with `connection: close`, so load balancers and callers see why.
-        const drained = Promise.all([registry.drain(), lifecycle.idle()]);
+        // Batch jobs stop taking lines; those running finish (or are left for the next start to run again).
+        const drained = Promise.all([registry.drain(), lifecycle.idle(), context.batch?.stop()]);
         await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, config.server.shutdownGraceMs).unref())]);
         await app.close();
       } finally {

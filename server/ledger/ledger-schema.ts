@@ -40,6 +40,20 @@ const MIGRATIONS: readonly string[] = [
    INSERT INTO tenant_spend (tenant, day, committed_nano)
      SELECT tenant, substr(time, 1, 10), CAST(SUM(cost_usd) * 1e9 + 0.999999 AS INTEGER) FROM escalations
      GROUP BY tenant, substr(time, 1, 10);`,
+  // 3: the Batch API's files and jobs (contents in the files folder); a job resumes from its output files.
+  `CREATE TABLE batch_files (
+     id TEXT PRIMARY KEY, tenant TEXT NOT NULL, purpose TEXT NOT NULL, filename TEXT NOT NULL, bytes INTEGER NOT NULL,
+     created_at INTEGER NOT NULL);
+   CREATE INDEX batch_files_tenant ON batch_files (tenant, created_at);
+   CREATE TABLE batches (
+     id TEXT PRIMARY KEY, seq INTEGER NOT NULL UNIQUE, tenant TEXT NOT NULL, endpoint TEXT NOT NULL,
+     input_file_id TEXT NOT NULL, completion_window TEXT NOT NULL, status TEXT NOT NULL, output_file_id TEXT,
+     error_file_id TEXT, created_at INTEGER NOT NULL, in_progress_at INTEGER, expires_at INTEGER, finalizing_at INTEGER,
+     completed_at INTEGER, failed_at INTEGER, expired_at INTEGER, cancelling_at INTEGER, cancelled_at INTEGER,
+     total INTEGER NOT NULL DEFAULT 0, completed INTEGER NOT NULL DEFAULT 0, failed INTEGER NOT NULL DEFAULT 0,
+     metadata TEXT, errors TEXT);
+   CREATE INDEX batches_tenant ON batches (tenant, seq);
+   CREATE INDEX batches_open ON batches (status) WHERE status IN ('validating', 'in_progress', 'finalizing', 'cancelling');`,
 ];
 
 export const LEDGER_SCHEMA_VERSION = MIGRATIONS.length;

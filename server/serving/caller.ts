@@ -1,4 +1,5 @@
 import type { Tenant } from "../auth/tenants.js";
+import type { Priority } from "../batching/dynamic-batcher.js";
 
 /** Who asks and under what terms: everything a front door knows about a request besides its body. */
 export interface Caller {
@@ -11,6 +12,10 @@ export interface Caller {
   arrived: number;
   /** Told which served model the request resolved to, before any work (for metric labels, also on errors). */
   onModel?(name: string): void;
+  /** `background` (batch jobs): queued behind interactive requests. Default `interactive`. */
+  priority?: Priority;
+  /** This caller's own deadline when the request sets none, and its cap (batch lines wait behind interactive traffic). */
+  deadlineMs?: number;
 }
 
 export interface DeadlineSettings {
@@ -22,5 +27,6 @@ export interface DeadlineSettings {
 
 /** performance.now() time by which the request must be answered. */
 export function deadlineOf(caller: Caller, requested: number | undefined, settings: DeadlineSettings, fallbackMs = settings.requestDeadlineMs): number {
+  if (caller.deadlineMs !== undefined) return caller.arrived + Math.min(requested ?? caller.deadlineMs, caller.deadlineMs);
   return caller.arrived + Math.min(requested ?? fallbackMs, settings.maxRequestDeadlineMs);
 }

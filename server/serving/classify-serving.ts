@@ -73,7 +73,7 @@ export class ClassifyServing {
     let costUsd = 0;
     let frontierMs = 0;
     if (missing.length > 0) {
-      const { backend, result: specialist } = await classifyRouted(routed, missing, { deadline, signal });
+      const { backend, result: specialist } = await classifyRouted(routed, missing, { deadline, signal, ...(caller.priority ? { priority: caller.priority } : {}) });
       manifest = backend.manifest;
       timings = specialist;
       const outcomes = await this.deps.cascade.apply({ backend, texts: missing, outputs: specialist.outputs, tenant, requestId: caller.requestId, deadline, signal, route });

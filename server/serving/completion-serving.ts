@@ -61,7 +61,7 @@ export class Generation<Chat extends boolean> {
   /** The whole answer; JSON that fails its schema is asked of the frontier, per the model's policy. */
   async complete(): Promise<Completion<Chat>> {
     const { signal, tenant, requestId } = this.caller;
-    const result = await this.backend.generate(this.request, { deadline: this.deadline, signal });
+    const result = await this.backend.generate(this.request, { deadline: this.deadline, signal, ...(this.caller.priority ? { priority: this.caller.priority } : {}) });
     const invalid = this.request.jsonSchema && invalidOutput(result.text, this.request.jsonSchema);
     let frontier: FrontierGeneration | undefined;
     let final = result;

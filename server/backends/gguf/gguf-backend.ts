@@ -184,7 +184,7 @@ export async function createGgufBackend(context: BackendContext): Promise<GgufBa
       },
       generate: async (request, options) => {
         const promptTokens = generator.check(request);
-        const result = await batcher.submit([{ kind: "generate", request, options, promptTokens }], { deadline: options.deadline, ...(options.signal ? { signal: options.signal } : {}) });
+        const result = await batcher.submit([{ kind: "generate", request, options, promptTokens }], { deadline: options.deadline, ...(options.signal ? { signal: options.signal } : {}), ...(options.priority ? { priority: options.priority } : {}) });
         return (result.outputs[0] as { kind: "generate"; result: GenerationResult }).result;
       },
       labelLogProbabilities: async (text: string) => (await classifyOne(text)).logProbs,

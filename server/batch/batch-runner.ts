@@ -1,0 +1,163 @@
+import { randomUUID } from "node:crypto";
+import { performance } from "node:perf_hooks";
+import type { Tenant } from "../auth/tenants.js";
+import type { BatchSettings } from "../config/batch-schema.js";
+import type { Caller } from "../serving/caller.js";
+import type { ServingCore } from "../serving/serving-core.js";
+import type { BatchStore, StoredBatch } from "../state/batch-store.js";
+import { answeredFrom, runJob } from "./batch-job.js";
+import { executeLine, type BatchEndpoint } from "./batch-lines.js";
+import type { FileFolder, LineAppender } from "./file-folder.js";
+
+const now = () => Math.floor(Date.now() / 1000);
+/** Progress is written to the store at most this often while a job runs (and always at its end). */
+const PROGRESS_EVERY_MS = 1_000;
+
+export interface RunnerDeps {
+  store: BatchStore;
+  files: FileFolder;
+  settings: BatchSettings;
+  core: Pick<ServingCore, "classify" | "completions">;
+  tenantOf(id: string): Tenant | undefined;
+  log(level: "info" | "warn" | "error", message: string, fields?: Record<string, unknown>): void;
+}
+
+/**
+ * Runs batch jobs one after the other, oldest first, at background priority. Jobs survive a restart: `start()`
+ * resumes every job that had not ended, skipping the lines its output files already answer.
+ */
+export class BatchRunner {
+  private readonly queue: string[] = [];
+  private active: { id: string; stop: boolean } | undefined;
+  private stopping = false;
+  private loop: Promise<void> | undefined;
+
+  constructor(private readonly deps: RunnerDeps) {}
+
+  async start(): Promise<void> {
+    for (const batch of await this.deps.store.openBatches()) this.queue.push(batch.id);
+    this.kick();
+  }
+
+  enqueue(id: string): void {
+    this.queue.push(id);
+    this.kick();
+  }
+
+  /** Stops taking new lines of the job, if it is the one running; the runner records the cancellation when they end. */
+  cancelRunning(id: string): boolean {
+    if (this.active?.id !== id) return false;
+    this.active.stop = true;
+    return true;
+  }
+
+  /** Stops after the lines in flight; jobs stay open and resume at the next start. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.active) this.active.stop = true;
+    await this.loop;
+  }
+
+  private kick(): void {
+    if (this.loop || this.stopping) return;
+    this.loop = this.drain().finally(() => {
+      this.loop = undefined;
+      if (this.queue.length > 0 && !this.stopping) this.kick();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    for (let id = this.queue.shift(); id !== undefined && !this.stopping; id = this.queue.shift()) {
+      try {
+        const batch = await this.deps.store.getBatch(id);
+        if (batch) await this.run(batch);
+      } catch (error) {
+        this.deps.log("error", `batch ${id} failed: ${(error as Error).stack ?? String(error)}`, { batch: id });
+        await this.deps.store.updateBatch(id, { status: "failed", failedAt: now(), errors: [{ code: "internal_error", message: (error as Error).message }] }).catch(() => undefined);
+      }
+    }
+  }
+
+  private async run(batch: StoredBatch): Promise<void> {
+    const { store, files, settings } = this.deps;
+    if (batch.status === "cancelling") return this.finish(batch, "cancelled");
+    const tenant = this.deps.tenantOf(batch.tenant);
+    if (!tenant) {
+      await store.updateBatch(batch.id, { status: "failed", failedAt: now(), errors: [{ code: "tenant_removed", message: `tenant '${batch.tenant}' is no longer configured` }] });
+      return;
+    }
+    if (batch.status === "validating") batch = await this.validate(batch);
+    if (batch.status === "cancelling") return this.finish(batch, "cancelled");
+    if (batch.status !== "in_progress") return;
+
+    const active = (this.active = { id: batch.id, stop: false });
+    const output = batch.outputFileId!;
+    const errorFile = batch.errorFileId;
+    const answered = answeredFrom(await files.completeLines(output), errorFile ? await files.completeLines(errorFile) : []);
+    const outputs = await files.appender(output);
+    // The error file is made at the first error: most batches have none.
+    let errors: Promise<LineAppender> | undefined = errorFile ? files.appender(errorFile) : undefined;
+    const expired = () => batch.expiresAt !== null && now() >= batch.expiresAt;
+    let lastProgress = performance.now();
+    const controller = new AbortController();
+    const caller = (requestId: string): Caller => ({ tenant, requestId, signal: controller.signal, arrived: performance.now(), priority: "background", deadlineMs: settings.lineDeadlineMs });
+    try {
+      const result = await runJob(files.lines(batch.inputFileId), answered, {
+        endpoint: batch.endpoint as BatchEndpoint,
+        requestIdPrefix: batch.id,
+        linesInFlight: settings.linesInFlight,
+        lineRetries: settings.lineRetries,
+        execute: (body, requestId) => executeLine(this.deps.core, batch.endpoint as BatchEndpoint, body, caller(requestId)),
+        write: async (line, toErrors) => {
+          if (!toErrors) return outputs.append(line);
+          errors ??= this.newOutputFile(batch, "error").then(async (id) => {
+            await store.updateBatch(batch.id, { errorFileId: id });
+            return files.appender(id);
+          });
+          return (await errors).append(line);
+        },
+        stopped: () => active.stop || expired(),
+        onProgress: (counts) => {
+          if (performance.now() - lastProgress < PROGRESS_EVERY_MS) return;
+          lastProgress = performance.now();
+          void store.updateBatch(batch.id, counts).catch(() => undefined);
+        },
+      });
+      await store.updateBatch(batch.id, { completed: result.completed, failed: result.failed });
+      if (this.stopping && !expired()) return; // resumed at the next start
+      const current = (await store.getBatch(batch.id))!;
+      await this.finish(current, current.status === "cancelling" ? "cancelled" : expired() && result.stoppedEarly ? "expired" : "completed");
+    } finally {
+      this.active = undefined;
+      await outputs.close();
+      await (await errors)?.close();
+    }
+  }
+
+  /** Counts the input's lines and opens the output file: from here on the job can be resumed. */
+  private async validate(batch: StoredBatch): Promise<StoredBatch> {
+    let total = 0;
+    for await (const _ of this.deps.files.lines(batch.inputFileId)) total++;
+    // Cancelled while its lines were counted: it ends without running any.
+    const current = (await this.deps.store.getBatch(batch.id))!;
+    if (current.status === "cancelling") return current;
+    const outputFileId = await this.newOutputFile(batch, "output");
+    return this.deps.store.updateBatch(batch.id, { status: "in_progress", inProgressAt: now(), total, outputFileId });
+  }
+
+  private async newOutputFile(batch: StoredBatch, kind: "output" | "error"): Promise<string> {
+    const id = `file-${randomUUID().replaceAll("-", "")}`;
+    await this.deps.files.appender(id).then((a) => a.close());
+    await this.deps.store.addFile({ id, tenant: batch.tenant, purpose: "batch_output", filename: `${batch.id}_${kind}.jsonl`, bytes: 0, createdAt: now() });
+    return id;
+  }
+
+  private async finish(batch: StoredBatch, status: "completed" | "cancelled" | "expired"): Promise<void> {
+    const { store, files } = this.deps;
+    for (const id of [batch.outputFileId, batch.errorFileId]) if (id) await store.setFileBytes(id, await files.bytes(id));
+    const at = now();
+    const patch = status === "completed" ? { finalizingAt: at, completedAt: at } : status === "cancelled" ? { cancelledAt: at } : { expiredAt: at };
+    await store.updateBatch(batch.id, { status, ...patch });
+    this.deps.log("info", `batch ${batch.id} ${status}: ${batch.completed} answered, ${batch.failed} failed of ${batch.total}`, { batch: batch.id });
+  }
+}

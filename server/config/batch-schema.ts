@@ -1,0 +1,21 @@
+import { z } from "zod";
+
+/** The OpenAI-compatible Batch API: uploaded files, batch jobs run at background priority, their outputs. */
+export const BatchSettings = z
+  .object({
+    /** Off: the /v1/files and /v1/batches routes answer 404. */
+    enabled: z.boolean().default(true),
+    /** Folder of uploaded files and batch outputs (created if missing); their records live in the ledger. */
+    filesDir: z.string().min(1).default("data/files"),
+    /** Largest upload (bytes); larger uploads get 413. */
+    maxFileBytes: z.number().int().min(1024).max(2 ** 33).default(200 * 2 ** 20),
+    /** Lines of a batch run at once, each at background priority behind interactive requests. */
+    linesInFlight: z.number().int().min(1).max(4096).default(64),
+    /** Time one line may take, queueing behind interactive traffic and its escalation included. */
+    lineDeadlineMs: z.number().int().min(1_000).max(24 * 3_600_000).default(600_000),
+    /** A line that failed for a passing reason (queue full, deadline, a worker restarting) is tried this many more times. */
+    lineRetries: z.number().int().min(0).max(20).default(5),
+  })
+  .strict();
+
+export type BatchSettings = z.infer<typeof BatchSettings>;
