@@ -3,6 +3,7 @@ import { Command } from "commander";
 import { ServingError } from "../server/errors/registry.js";
 import { registerServe } from "../server/cli/serve-command.js";
 import { registerHashKey } from "../server/cli/hash-key-command.js";
+import { registerBatch } from "../server/cli/batch-command.js";
 import { registerTrain } from "../training/cli/train-command.js";
 import { registerEval } from "../training/cli/eval-command.js";
 import { registerExport } from "../training/cli/export-command.js";
@@ -15,6 +16,7 @@ const program = new Command()
   .showHelpAfterError();
 
 registerServe(program);
+registerBatch(program);
 registerTrain(program);
 registerTrainGguf(program);
 registerEval(program);

@@ -7,7 +7,8 @@ import type { ServingCore } from "../serving/serving-core.js";
 import type { BatchStore, StoredBatch } from "../state/batch-store.js";
 import { answeredFrom, runJob } from "./batch-job.js";
 import { executeLine, type BatchEndpoint } from "./batch-lines.js";
-import type { FileFolder, LineAppender } from "./file-folder.js";
+import type { FileFolder } from "./file-folder.js";
+import type { LineAppender } from "./jsonl-file.js";
 
 const now = () => Math.floor(Date.now() / 1000);
 /** Progress is written to the store at most this often while a job runs (and always at its end). */

@@ -1,15 +1,9 @@
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, open, readFile, rename, rm, stat, truncate } from "node:fs/promises";
+import { mkdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-
-/** Appends whole lines to one file, one after the other, so a crash leaves at most a last line without its newline. */
-export interface LineAppender {
-  append(line: string): Promise<void>;
-  close(): Promise<void>;
-}
+import { completeLines, jsonlLines, lineAppender, type LineAppender } from "./jsonl-file.js";
 
 /** The contents of the Batch API's files: one `<id>.jsonl` per file in a folder. */
 export class FileFolder {
@@ -44,42 +38,16 @@ export class FileFolder {
     return createReadStream(this.path(id));
   }
 
-  /** Non-empty lines with their 1-based numbers. */
-  async *lines(id: string): AsyncGenerator<{ text: string; number: number }> {
-    const reader = createInterface({ input: createReadStream(this.path(id)), crlfDelay: Infinity });
-    let number = 0;
-    for await (const text of reader) {
-      number++;
-      if (text.trim() !== "") yield { text, number };
-    }
+  lines(id: string): AsyncGenerator<{ text: string; number: number }> {
+    return jsonlLines(this.path(id));
   }
 
-  /** The complete lines of a file being appended to; a last line cut by a crash (no newline) is removed first. */
-  async completeLines(id: string): Promise<string[]> {
-    const path = this.path(id);
-    const content = await readFile(path, "utf8").catch((error: NodeJS.ErrnoException) => {
-      if (error.code === "ENOENT") return "";
-      throw error;
-    });
-    const end = content.lastIndexOf("\n") + 1;
-    if (end < content.length) await truncate(path, Buffer.byteLength(content.slice(0, end)));
-    return content.slice(0, end).split("\n").filter((l) => l !== "");
+  completeLines(id: string): Promise<string[]> {
+    return completeLines(this.path(id));
   }
 
-  async appender(id: string): Promise<LineAppender> {
-    const handle = await open(this.path(id), "a");
-    let last: Promise<unknown> = Promise.resolve();
-    return {
-      append: (line) => {
-        const write = last.then(() => handle.write(`${line}\n`));
-        last = write.catch(() => undefined);
-        return write.then(() => undefined);
-      },
-      close: async () => {
-        await last;
-        await handle.close();
-      },
-    };
+  appender(id: string): Promise<LineAppender> {
+    return lineAppender(this.path(id));
   }
 
   async remove(id: string): Promise<void> {

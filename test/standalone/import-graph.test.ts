@@ -17,12 +17,15 @@ const FORBIDDEN: Array<[string, string, string, string?]> = [
   ["training/", "cli/", "the CLI is the composition root"],
   ["bench/", "cli/", "the CLI is the composition root"],
   ["server/serving/", "server/http/", "the serving layer knows nothing of HTTP"],
+  ["server/serving/", "server/batch/", "the Batch API is a front door over the serving layer"],
+  ["server/batch/", "server/http/", "the Batch API runs without HTTP (the CLI runs it too)"],
   // The manifest's shared fields are the backends' input; the registry of models is built over the backends.
   ["server/backends/", "server/models/", "backends know models only by their manifest", "server/models/manifest.ts"],
   ...["escalation", "backends", "batching", "cache", "state", "ledger", "metrics", "evaluation", "models", "auth", "config", "errors"].flatMap(
     (lower): Array<[string, string, string]> => [
       [`server/${lower}/`, "server/serving/", "the serving layer composes the layers below it, not the other way round"],
       [`server/${lower}/`, "server/http/", "HTTP is a front door over the serving layer"],
+      [`server/${lower}/`, "server/batch/", "the Batch API is a front door over the serving layer"],
     ],
   ),
 ];
