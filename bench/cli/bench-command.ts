@@ -3,6 +3,7 @@ import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { registerCompare } from "./compare-command.js";
+import { registerBatchBench } from "./batch-bench-command.js";
 import { registerFaults } from "./faults-command.js";
 import { registerFlywheel } from "./flywheel-command.js";
 import { registerFuzz } from "./fuzz-command.js";
@@ -47,6 +48,7 @@ export function registerBench(program: Command): void {
       await runScript("gguf-serving", ["--duration", flags.duration, "--sequences", flags.sequences, "--clients", flags.clients, "--threads", flags.threads, "--model", flags.model, "--output", flags.output]);
     });
   registerCompare(bench);
+  registerBatchBench(bench);
   registerFaults(bench);
   registerFlywheel(bench);
   registerFuzz(bench);

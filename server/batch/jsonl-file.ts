@@ -1,6 +1,5 @@
 import { createReadStream } from "node:fs";
 import { open, readFile, truncate } from "node:fs/promises";
-import { createInterface } from "node:readline";
 
 /** Appends whole lines to one file, one after the other, so a crash leaves at most a last line without its newline. */
 export interface LineAppender {
@@ -8,14 +7,25 @@ export interface LineAppender {
   close(): Promise<void>;
 }
 
-/** A JSONL file's non-empty lines with their 1-based numbers. */
+/**
+ * A JSONL file's non-empty lines with their 1-based numbers. Split by hand on newlines, which JSON never holds raw:
+ * readline cost the batch runner a twelfth of its main thread.
+ */
 export async function* jsonlLines(path: string): AsyncGenerator<{ text: string; number: number }> {
-  const reader = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
+  let rest = "";
   let number = 0;
-  for await (const text of reader) {
-    number++;
-    if (text.trim() !== "") yield { text, number };
+  for await (const chunk of createReadStream(path, { encoding: "utf8", highWaterMark: 1 << 20 })) {
+    const text = rest + (chunk as string);
+    let start = 0;
+    for (let end = text.indexOf("\n"); end !== -1; end = text.indexOf("\n", start)) {
+      number++;
+      const line = text.slice(start, end).replace(/\r$/, "");
+      if (line.trim() !== "") yield { text: line, number };
+      start = end + 1;
+    }
+    rest = text.slice(start);
   }
+  if (rest.trim() !== "") yield { text: rest.replace(/\r$/, ""), number: number + 1 };
 }
 
 /** The complete lines of a file being appended to (none when it does not exist); a last line a crash cut is removed first. */
@@ -29,17 +39,35 @@ export async function completeLines(path: string): Promise<string[]> {
   return content.slice(0, end).split("\n").filter((l) => l !== "");
 }
 
+/**
+ * Lines waiting while a write runs go out together in the next one: one write per line cost the batch runner about
+ * 170 µs of main thread each. Each `append` resolves once its line is written.
+ */
 export async function lineAppender(path: string): Promise<LineAppender> {
   const handle = await open(path, "a");
-  let last: Promise<unknown> = Promise.resolve();
+  let pending: Array<{ line: string; done: () => void; failed: (error: unknown) => void }> = [];
+  let writing: Promise<void> | undefined;
+  const flush = async () => {
+    while (pending.length > 0) {
+      const batch = pending;
+      pending = [];
+      try {
+        await handle.write(batch.map((p) => `${p.line}\n`).join(""));
+        for (const p of batch) p.done();
+      } catch (error) {
+        for (const p of batch) p.failed(error);
+      }
+    }
+    writing = undefined;
+  };
   return {
-    append: (line) => {
-      const write = last.then(() => handle.write(`${line}\n`));
-      last = write.catch(() => undefined);
-      return write.then(() => undefined);
-    },
+    append: (line) =>
+      new Promise<void>((done, failed) => {
+        pending.push({ line, done, failed });
+        writing ??= flush();
+      }),
     close: async () => {
-      await last;
+      await writing;
       await handle.close();
     },
   };

@@ -2,8 +2,13 @@ import { performance } from "node:perf_hooks";
 import { ServingError } from "../errors/registry.js";
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
-/** After an interactive input, background batches leave one worker free this long, ready for the next. */
+/** After an interactive input, background work runs in its shared mode this long. */
 export const INTERACTIVE_RESERVE_MS = 1_000;
+/** A background batch leaves when full, or when its oldest input has waited this long. */
+export const BACKGROUND_FILL_MS = 20;
+/** Sharing with interactive traffic, background batches are this share of `maxBatchSize` and run this share of one worker's time. */
+export const SHARED_BATCH_SHARE = 1 / 8;
+export const SHARED_DUTY = 1 / 4;
 
 export interface BatcherSettings {
   maxBatchSize: number;
@@ -32,7 +37,8 @@ export interface SubmitOptions {
   signal?: AbortSignal;
   /**
    * `interactive` (default): a caller waits. `background` (batch jobs): dispatched only while no interactive input
-   * waits, in full batches, and on all workers but one while interactive traffic is recent.
+   * waits. Alone, in full batches on every worker; while interactive traffic is recent (shared mode), one small batch at
+   * a time on at most a quarter of one worker's time, so that interactive latency barely moves.
    */
   priority?: Priority;
 }
@@ -88,6 +94,8 @@ export class DynamicBatcher<I, O> {
   private readonly background: Lane<O, I> = newLane();
   private inFlight = 0;
   private lastInteractiveAt = -Infinity;
+  /** In shared mode, no background batch starts before this time (its duty cycle). */
+  private backgroundResumeAt = -Infinity;
   private timer: NodeJS.Timeout | undefined;
   private timerDueAt = Infinity;
   private closed = false;
@@ -212,15 +220,26 @@ export class DynamicBatcher<I, O> {
         this.dispatch(this.interactive, now);
         continue;
       }
-      // Background work only when no interactive input waits, leaving a worker free while interactive traffic is recent.
-      if (!this.peekLive(this.background)) break;
+      // Background work only when no interactive input waits.
+      const oldestBackground = this.peekLive(this.background);
+      if (!oldestBackground) break;
       const reserveEnds = this.lastInteractiveAt + INTERACTIVE_RESERVE_MS;
-      const slots = now < reserveEnds && !this.flushing ? Math.max(1, this.settings.concurrency - 1) : this.settings.concurrency;
-      if (this.background.inFlight >= slots) {
-        if (now < reserveEnds) this.schedule(reserveEnds - now);
+      const shared = now < reserveEnds && !this.flushing;
+      if (this.background.inFlight >= (shared ? 1 : this.settings.concurrency)) {
+        if (shared) this.schedule(reserveEnds - now);
         break;
       }
-      this.dispatch(this.background, now);
+      if (shared && now < this.backgroundResumeAt) {
+        this.schedule(this.backgroundResumeAt - now);
+        break;
+      }
+      const size = shared ? Math.max(1, Math.ceil(this.settings.maxBatchSize * SHARED_BATCH_SHARE)) : this.settings.maxBatchSize;
+      const fillDue = oldestBackground.enqueuedAt + BACKGROUND_FILL_MS;
+      if (this.background.queued < size && now < fillDue && !this.flushing) {
+        this.schedule(fillDue - now);
+        break;
+      }
+      this.dispatch(this.background, now, size);
     }
     this.compact(this.interactive);
     this.compact(this.background);
@@ -238,9 +257,9 @@ export class DynamicBatcher<I, O> {
     }, Math.max(0, Math.ceil(delayMs)));
   }
 
-  private dispatch(lane: Lane<O, I>, now: number): void {
+  private dispatch(lane: Lane<O, I>, now: number, size = this.settings.maxBatchSize): void {
     const batch: Array<QueuedItem<I, O>> = [];
-    while (batch.length < this.settings.maxBatchSize) {
+    while (batch.length < size) {
       const item = this.peekLive(lane);
       if (!item) break;
       lane.queue[lane.head++] = undefined;
@@ -261,6 +280,8 @@ export class DynamicBatcher<I, O> {
 
   private complete(lane: Lane<O, I>, batch: Array<QueuedItem<I, O>>, outcome: BatchOutcome<O>): void {
     this.averageBatchMs = 0.8 * this.averageBatchMs + 0.2 * outcome.computeMs;
+    // Idle for long enough after a background batch that, sharing, background work takes at most SHARED_DUTY of a worker.
+    if (lane === this.background) this.backgroundResumeAt = performance.now() + (outcome.computeMs * (1 - SHARED_DUTY)) / SHARED_DUTY;
     this.observer.onBatchDone?.(batch.length, outcome.computeMs);
     if (outcome.outputs.length !== batch.length) {
       this.fail(lane, batch, new ServingError("ERR_INTERNAL", `backend returned ${outcome.outputs.length} outputs for a batch of ${batch.length}`));

@@ -10,7 +10,7 @@ export const BatchSettings = z
     /** Largest upload (bytes); larger uploads get 413. */
     maxFileBytes: z.number().int().min(1024).max(2 ** 33).default(200 * 2 ** 20),
     /** Lines of a batch run at once, each at background priority behind interactive requests. */
-    linesInFlight: z.number().int().min(1).max(4096).default(64),
+    linesInFlight: z.number().int().min(1).max(4096).default(256),
     /** Time one line may take, queueing behind interactive traffic and its escalation included. */
     lineDeadlineMs: z.number().int().min(1_000).max(24 * 3_600_000).default(600_000),
     /** A line that failed for a passing reason (queue full, deadline, a worker restarting) is tried this many more times. */

@@ -175,7 +175,23 @@ describe("DynamicBatcher", () => {
   describe("priorities", () => {
     const lanes = { maxBatchSize: 4, maxQueueDelayMs: 0, maxQueueSize: 100, concurrency: 2 };
 
-    it("dispatches background inputs in full batches on every worker when no interactive traffic is recent", async () => {
+    /** Finishes every batch the backend is given until `work` settles. */
+    async function drive<T>(backend: ReturnType<typeof controlledBackend>, work: Promise<T>): Promise<T> {
+      let settled = false;
+      void work.finally(() => (settled = true)).catch(() => undefined);
+      const done = new Set<Call>();
+      while (!settled) {
+        await sleep(2);
+        for (const call of backend.calls) {
+          if (done.has(call)) continue;
+          done.add(call);
+          backend.finish(call);
+        }
+      }
+      return work;
+    }
+
+    it("alone, dispatches background inputs in full batches on every worker, and a partial one after the fill wait", async () => {
       const backend = controlledBackend();
       const batcher = new DynamicBatcher(lanes, backend.run);
       const work = batcher.submit(["a", "b", "c", "d", "e", "f", "g", "h", "i"], { deadline: far(), priority: "background" });
@@ -183,10 +199,10 @@ describe("DynamicBatcher", () => {
       expect(backend.calls.map((c) => c.inputs.length)).toEqual([4, 4]);
       backend.finish(backend.calls[0]!);
       await sleep(0);
+      expect(backend.calls).toHaveLength(2);
+      await sleep(30);
       expect(backend.calls.map((c) => c.inputs.length)).toEqual([4, 4, 1]);
-      backend.finish(backend.calls[1]!);
-      backend.finish(backend.calls[2]!);
-      expect((await work).outputs).toHaveLength(9);
+      expect((await drive(backend, work)).outputs).toHaveLength(9);
     });
 
     it("serves a waiting interactive input before any queued background input", async () => {
@@ -201,14 +217,10 @@ describe("DynamicBatcher", () => {
       expect(backend.calls[1]!.inputs).toEqual(["x"]);
       backend.finish(backend.calls[1]!);
       expect((await interactive).outputs).toEqual(["X"]);
-      for (let i = 2; i < 4; i++) {
-        await sleep(0);
-        backend.finish(backend.calls[i]!);
-      }
-      expect((await background).outputs).toHaveLength(12);
+      expect((await drive(backend, background)).outputs).toHaveLength(12);
     });
 
-    it("leaves one worker free for interactive inputs while interactive traffic is recent", async () => {
+    it("shares while interactive traffic is recent: one small background batch at a time, a worker free for interactive inputs", async () => {
       const backend = controlledBackend();
       const batcher = new DynamicBatcher(lanes, backend.run);
       const first = batcher.submit(["x"], { deadline: far() });
@@ -216,17 +228,16 @@ describe("DynamicBatcher", () => {
       backend.finish(backend.calls[0]!);
       await first;
       const background = batcher.submit(Array.from({ length: 8 }, (_, i) => `b${i}`), { deadline: far(), priority: "background" });
-      await sleep(0);
-      expect(backend.calls).toHaveLength(2);
+      await sleep(5);
+      expect(backend.calls.slice(1).map((c) => c.inputs.length)).toEqual([1]);
       const next = batcher.submit(["y"], { deadline: far() });
       await sleep(0);
       expect(backend.calls[2]!.inputs).toEqual(["y"]);
       backend.finish(backend.calls[2]!);
       await next;
-      backend.finish(backend.calls[1]!);
-      await sleep(0);
-      backend.finish(backend.calls[3]!);
-      expect((await background).outputs).toHaveLength(8);
+      expect((await drive(backend, background)).outputs).toHaveLength(8);
+      // Sharing, every background batch held one input.
+      expect(backend.calls.filter((c) => c.inputs[0]!.startsWith("b")).every((c) => c.inputs.length === 1)).toBe(true);
     });
 
     it("counts each lane against its own queue limit: a batch job cannot fill the interactive queue", async () => {
@@ -237,14 +248,9 @@ describe("DynamicBatcher", () => {
       const more = batcher.submit(["c0", "c1", "c2", "c3"], { deadline: far(), priority: "background" });
       await expect(batcher.submit(["z"], { deadline: far(), priority: "background" })).rejects.toMatchObject({ code: "ERR_QUEUE_FULL" });
       const interactive = batcher.submit(["x", "y"], { deadline: far() });
-      for (let i = 0; i < 4; i++) {
-        await sleep(0);
-        backend.finish(backend.calls[i]!);
-      }
+      expect((await drive(backend, interactive)).outputs).toEqual(["X", "Y"]);
       expect(backend.calls[1]!.inputs).toEqual(["x", "y"]);
-      expect((await interactive).outputs).toEqual(["X", "Y"]);
-      expect((await background).outputs).toHaveLength(8);
-      expect((await more).outputs).toHaveLength(4);
+      expect((await drive(backend, Promise.all([background, more]))).map((r) => r.outputs.length)).toEqual([8, 4]);
     });
   });
 });
