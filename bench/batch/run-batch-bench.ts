@@ -104,7 +104,7 @@ export async function runBatchBench(options: BatchBenchOptions): Promise<BatchBe
       let running: OpenAI.Batches.Batch | undefined;
       if (batchRunning) {
         // Enough lines to outlast the window, even at the share of the workers interactive traffic leaves it.
-        const lines = Array.from({ length: Math.ceil((batch.linesPerSecond * options.seconds * 2) / texts.length) }, () => texts).flat();
+        const lines = Array.from({ length: Math.ceil((batch.linesPerSecond * options.seconds * 4) / texts.length) }, () => texts).flat();
         running = await startBatch(client, model, lines);
         running = await waitFor(client, running.id, (b) => ended(b) || (b.status === "in_progress" && answeredOf(b) > 0));
       }
@@ -112,13 +112,10 @@ export async function runBatchBench(options: BatchBenchOptions): Promise<BatchBe
       const load = await openLoop({ origin, path: "/v1/classify", bodies, durationSeconds: options.seconds, warmupSeconds: 1 }, rate);
       let batchLinesAnswered = 0;
       if (running) {
-        const after = await client.batches.retrieve(running.id);
-        batchLinesAnswered = answeredOf(after) - before;
-        if (ended(after)) log("warning: the batch ended before the window did");
-        else {
-          await client.batches.cancel(running.id);
-          await waitFor(client, running.id, ended);
-        }
+        if (ended(await client.batches.retrieve(running.id))) log("warning: the batch ended before the window did");
+        else await client.batches.cancel(running.id);
+        // The final counts are exact (progress is written about once a second): lines answered until the cancel took effect.
+        batchLinesAnswered = answeredOf(await waitFor(client, running.id, ended)) - before;
       }
       windows.push({ batchRunning, load, batchLinesAnswered });
       log(`half load (${rate} req/s) ${batchRunning ? "with" : "without"} a batch: p50 ${load.latencyMs.p50.toFixed(1)} ms, p99 ${load.latencyMs.p99.toFixed(1)} ms, ${load.errors} errors${running ? `; batch lines answered meanwhile: ${batchLinesAnswered}` : ""}`);
