@@ -24,7 +24,8 @@ beforeAll(async () => {
     escalation: fakeEscalation(frontier),
     auth: { tenants: { alice: { keys: [hashApiKey(KEYS.alice)] }, bob: { keys: [hashApiKey(KEYS.bob)] } } },
     ledger: { path: join(dir, "ledger.sqlite") },
-    batch: { filesDir: join(dir, "files") },
+    // Few lines at a time, so the cancel test finds its job still running.
+    batch: { filesDir: join(dir, "files"), linesInFlight: 8 },
   });
   alice = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: KEYS.alice, maxRetries: 0 });
   bob = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: KEYS.bob, maxRetries: 0 });
