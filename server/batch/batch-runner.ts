@@ -81,15 +81,15 @@ export class BatchRunner {
 
   private async run(batch: StoredBatch): Promise<void> {
     const { store, files, settings } = this.deps;
+    // A job cancelled while queued or while its lines were counted ends without running any.
+    if (batch.status === "validating") batch = await this.validate(batch);
     if (batch.status === "cancelling") return this.finish(batch, "cancelled");
+    if (batch.status !== "in_progress") return;
     const tenant = this.deps.tenantOf(batch.tenant);
     if (!tenant) {
       await store.updateBatch(batch.id, { status: "failed", failedAt: now(), errors: [{ code: "tenant_removed", message: `tenant '${batch.tenant}' is no longer configured` }] });
       return;
     }
-    if (batch.status === "validating") batch = await this.validate(batch);
-    if (batch.status === "cancelling") return this.finish(batch, "cancelled");
-    if (batch.status !== "in_progress") return;
 
     const active = (this.active = { id: batch.id, stop: false });
     const output = batch.outputFileId!;
@@ -139,7 +139,6 @@ export class BatchRunner {
   private async validate(batch: StoredBatch): Promise<StoredBatch> {
     let total = 0;
     for await (const _ of this.deps.files.lines(batch.inputFileId)) total++;
-    // Cancelled while its lines were counted: it ends without running any.
     const current = (await this.deps.store.getBatch(batch.id))!;
     if (current.status === "cancelling") return current;
     const outputFileId = await this.newOutputFile(batch, "output");

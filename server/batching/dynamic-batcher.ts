@@ -3,12 +3,12 @@ import { ServingError } from "../errors/registry.js";
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** After an interactive input, background work runs in its shared mode this long. */
-export const INTERACTIVE_RESERVE_MS = 1_000;
+const INTERACTIVE_RESERVE_MS = 1_000;
 /** A background batch leaves when full, or when its oldest input has waited this long. */
-export const BACKGROUND_FILL_MS = 20;
+const BACKGROUND_FILL_MS = 20;
 /** Sharing with interactive traffic, background batches are this share of `maxBatchSize` and run this share of one worker's time. */
-export const SHARED_BATCH_SHARE = 1 / 8;
-export const SHARED_DUTY = 1 / 4;
+const SHARED_BATCH_SHARE = 1 / 8;
+const SHARED_DUTY = 1 / 4;
 
 export interface BatcherSettings {
   maxBatchSize: number;

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import cliProgress from "cli-progress";
 import type { Command } from "commander";
 import OpenAI, { toFile } from "openai";
-import type { Tenant } from "../auth/tenants.js";
+import type { Tenant, TenantDirectory } from "../auth/tenants.js";
 import { answeredFrom, runJob, type AnsweredLines } from "../batch/batch-job.js";
 import { BATCH_ENDPOINTS, executeLine, parseLine, type BatchEndpoint } from "../batch/batch-lines.js";
 import { completeLines, jsonlLines, lineAppender, type LineAppender } from "../batch/jsonl-file.js";
@@ -146,7 +146,7 @@ async function runLocally(input: string, flags: BatchFlags, endpoint: BatchEndpo
   }
 }
 
-function tenantFor(tenants: { open: boolean; get(id: string): Tenant | undefined; list(): Tenant[] }, id: string | undefined): Tenant {
+function tenantFor(tenants: TenantDirectory, id: string | undefined): Tenant {
   if (id !== undefined) {
     const tenant = tenants.get(id);
     if (!tenant) throw new ServingError("ERR_CONFIG_INVALID", `--tenant: no tenant '${id}' in auth.tenants`);

@@ -26,7 +26,8 @@ export interface CallCost {
 /**
  * What a call that reached the provider costs. The provider's counts when it gave both; otherwise the missing ones
  * are counted here with the tokenizer the reservation used (output from `total_tokens` when given, as that includes
- * reasoning tokens); when even the answer's text is unknown, the reserved worst case. Always a finite number.
+ * reasoning tokens); when even the answer's text is unknown, the reserved worst case. Always a finite number:
+ * every count is a non-negative integer (`tokenCount`) and prices are validated.
  */
 export function callCost(
   price: ModelPrice,
@@ -42,8 +43,13 @@ export function callCost(
   const visible = counted.outputText === undefined ? undefined : countTokens(counted.outputText);
   const outputTokens = output ?? (total !== undefined ? Math.max(total - inputTokens, visible ?? 0) : visible);
   if (outputTokens === undefined) return { costUsd: worstCaseUsd, inputTokens: null, outputTokens: null, usageSource: "reserved" };
-  const cost = costUsd(price, inputTokens, outputTokens);
-  return Number.isFinite(cost)
-    ? { costUsd: cost, inputTokens, outputTokens, usageSource: "counted" }
-    : { costUsd: worstCaseUsd, inputTokens: null, outputTokens: null, usageSource: "reserved" };
+  return { costUsd: costUsd(price, inputTokens, outputTokens), inputTokens, outputTokens, usageSource: "counted" };
+}
+
+/** The counts of a provider's `usage` object, under that provider's field names; undefined when it sent none. */
+export function reportedUsage(usage: unknown, fields: { input: string; output: string; total?: string }): ReportedUsage | undefined {
+  if (!usage || typeof usage !== "object") return undefined;
+  const u = usage as Record<string, unknown>;
+  const counts = { inputTokens: tokenCount(u[fields.input]), outputTokens: tokenCount(u[fields.output]), totalTokens: fields.total ? tokenCount(u[fields.total]) : undefined };
+  return Object.fromEntries(Object.entries(counts).filter(([, v]) => v !== undefined));
 }

@@ -75,11 +75,6 @@ export class EscalationService {
     this.switchedOn = on;
   }
 
-  /** The time budget of an input's escalation (`escalation.deadlineMs`). */
-  private get budgetMs(): number {
-    return this.deps.settings.deadlineMs;
-  }
-
   providerFor(manifest: ModelManifest): ProviderEntry | undefined {
     const name = manifest.escalation.provider ?? this.deps.settings.defaultProvider;
     return name === undefined ? undefined : this.entries.get(name);
@@ -104,7 +99,7 @@ export class EscalationService {
    * A classification for the frontier to label with the model's prompt: below threshold (`low_confidence`), or a
    * confident answer sampled by shadow mode (`shadow`), which is counted apart from escalations.
    */
-  async escalate(request: EscalationRequest, reason: "low_confidence" | "shadow" = "low_confidence", budgetMs = this.budgetMs): Promise<EscalationOutcome> {
+  async escalate(request: EscalationRequest, reason: "low_confidence" | "shadow" = "low_confidence", budgetMs = this.deps.settings.deadlineMs): Promise<EscalationOutcome> {
     const { system, user } = request.prompt.render(request.text);
     const outcome = await this.ask(
       {

@@ -26,7 +26,6 @@ export interface ServingCore {
   config: Readonly<ServerConfig>;
   registry: ModelRegistry;
   metrics: ServingMetrics;
-  escalationMetrics: EscalationMetrics;
   tenants: TenantDirectory;
   ledger: Ledger;
   book: SpendBook;
@@ -60,7 +59,6 @@ export async function createServingCore(config: Readonly<ServerConfig>, registry
       config,
       registry,
       metrics,
-      escalationMetrics,
       tenants: new TenantDirectory(config.auth),
       ledger: state.ledger,
       book: state.book,

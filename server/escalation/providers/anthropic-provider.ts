@@ -1,7 +1,7 @@
 import Anthropic from "@anthropic-ai/sdk";
 import { z } from "zod";
 import type { ProviderSettings } from "../../config/escalation-schema.js";
-import { tokenCount, type ReportedUsage } from "../call-cost.js";
+import { reportedUsage } from "../call-cost.js";
 import { describeAnswer, FrontierError, fromSdkError } from "../frontier-error.js";
 import { boundedFetch } from "./bounded-fetch.js";
 import type { FrontierProvider } from "./frontier-provider.js";
@@ -14,13 +14,6 @@ const Message = z.object({
   content: z.array(z.object({ type: z.string(), input: z.unknown().optional() })),
   stop_reason: z.string().nullish(),
 });
-
-function reportedUsage(usage: unknown): ReportedUsage | undefined {
-  if (!usage || typeof usage !== "object") return undefined;
-  const u = usage as Record<string, unknown>;
-  const counts = { inputTokens: tokenCount(u.input_tokens), outputTokens: tokenCount(u.output_tokens) };
-  return Object.fromEntries(Object.entries(counts).filter(([, v]) => v !== undefined));
-}
 
 /**
  * Anthropic Messages with a forced tool call whose input schema is the answer's schema. Tool inputs are always
@@ -53,7 +46,7 @@ export function createAnthropicProvider(name: string, settings: ProviderSettings
       } catch (error) {
         throw fromSdkError(error, name, [apiKey]);
       }
-      const usage = reportedUsage((message as { usage?: unknown } | null)?.usage);
+      const usage = reportedUsage((message as { usage?: unknown } | null)?.usage, { input: "input_tokens", output: "output_tokens" });
       const shape = Message.safeParse(message);
       if (!shape.success) throw new FrontierError("invalid_answer", `${name}: the response is not a message (${describeAnswer(message)})`, { usage });
       const block = shape.data.content.find((b) => b.type === "tool_use");

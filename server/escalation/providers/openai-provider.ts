@@ -1,7 +1,7 @@
 import OpenAI from "openai";
 import { z } from "zod";
 import type { ProviderSettings } from "../../config/escalation-schema.js";
-import { tokenCount, type ReportedUsage } from "../call-cost.js";
+import { reportedUsage } from "../call-cost.js";
 import { describeAnswer, FrontierError, fromSdkError } from "../frontier-error.js";
 import { boundedFetch } from "./bounded-fetch.js";
 import type { FrontierProvider } from "./frontier-provider.js";
@@ -12,13 +12,6 @@ const Completion = z.object({
     .array(z.object({ message: z.object({ content: z.string().nullish(), refusal: z.string().nullish() }), finish_reason: z.string().nullish() }))
     .min(1),
 });
-
-function reportedUsage(usage: unknown): ReportedUsage | undefined {
-  if (!usage || typeof usage !== "object") return undefined;
-  const u = usage as Record<string, unknown>;
-  const counts = { inputTokens: tokenCount(u.prompt_tokens), outputTokens: tokenCount(u.completion_tokens), totalTokens: tokenCount(u.total_tokens) };
-  return Object.fromEntries(Object.entries(counts).filter(([, v]) => v !== undefined));
-}
 
 /** OpenAI Chat Completions with a JSON-schema response format; works with any compatible `baseURL`. */
 export function createOpenAiProvider(name: string, settings: ProviderSettings, apiKey: string): FrontierProvider {
@@ -42,7 +35,7 @@ export function createOpenAiProvider(name: string, settings: ProviderSettings, a
       } catch (error) {
         throw fromSdkError(error, name, [apiKey]);
       }
-      const usage = reportedUsage((completion as { usage?: unknown } | null)?.usage);
+      const usage = reportedUsage((completion as { usage?: unknown } | null)?.usage, { input: "prompt_tokens", output: "completion_tokens", total: "total_tokens" });
       const shape = Completion.safeParse(completion);
       if (!shape.success) throw new FrontierError("invalid_answer", `${name}: the response is not a chat completion (${describeAnswer(completion)})`, { usage });
       const choice = shape.data.choices[0]!;
