@@ -9,12 +9,12 @@ import { availableParallelism, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { performance } from "node:perf_hooks";
-import { fileURLToPath } from "node:url";
 import { readManifest } from "../server/models/manifest-validation.js";
 import { loadEmailCorpus } from "../training/data/email-corpus.js";
 import { createRng, shuffleInPlace } from "../training/random.js";
 import { startChild } from "./load/child-server.js";
 import { closedLoop, type LoadResult } from "./load/load-generator.js";
+import { CLI_ENTRY } from "./cli-entry.js";
 
 const { values } = parseArgs({
   options: {
@@ -29,8 +29,6 @@ const { values } = parseArgs({
 const duration = Number(values.duration);
 const modelDir = resolve(values.model!);
 const manifest = await readManifest(modelDir);
-const here = dirname(fileURLToPath(import.meta.url));
-const cli = join(here, "..", "server", "cli", "main.js");
 const emails = shuffleInPlace((await loadEmailCorpus()).map((e) => e.text), createRng(42)).slice(0, 1000);
 const bodies = emails.map((text) => JSON.stringify({ model: manifest.name, input: text }));
 console.log(`${emails.length} real corpus emails, model ${manifest.name}@${manifest.version} (GGUF, llama.cpp, ${values.threads} threads), ${availableParallelism()} cores`);
@@ -59,7 +57,7 @@ const configDir = await mkdtemp(join(tmpdir(), "bench-gguf-"));
 for (const sequences of values.sequences!.split(",").map(Number)) {
   const config = join(configDir, `sequences-${sequences}.json`);
   await writeFile(config, JSON.stringify({ models: { serve: [manifest.name], overrides: { [manifest.name]: { gguf: { sequences, threads: Number(values.threads) } } } }, cache: { enabled: false }, ledger: { path: ":memory:" } }));
-  const server = await startChild([cli, "serve", "--port", "0", "--repository", dirname(modelDir), "--config", config], /listening on http:\/\/127\.0\.0\.1:(\d+)/, { SPECIALIST_SERVER__LOG_LEVEL: "info" });
+  const server = await startChild([CLI_ENTRY, "serve", "--port", "0", "--repository", dirname(modelDir), "--config", config], /listening on http:\/\/127\.0\.0\.1:(\d+)/, { SPECIALIST_SERVER__LOG_LEVEL: "info" });
   try {
     for (const clients of values.clients!.split(",").map(Number)) {
       const result = await closedLoop({ origin: server.origin, path: "/v1/classify", bodies, durationSeconds: duration }, clients);

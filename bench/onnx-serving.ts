@@ -18,6 +18,7 @@ import { loadEmailCorpus } from "../training/data/email-corpus.js";
 import { createRng, shuffleInPlace } from "../training/random.js";
 import { startChild } from "./load/child-server.js";
 import { closedLoop, openLoop, type LoadResult } from "./load/load-generator.js";
+import { CLI_ENTRY } from "./cli-entry.js";
 
 const { values } = parseArgs({
   options: {
@@ -31,7 +32,6 @@ const duration = Number(values.duration);
 const clientLevels = values.clients!.split(",").map(Number);
 const modelDir = resolve(values.model!);
 const here = dirname(fileURLToPath(import.meta.url));
-const cli = join(here, "..", "server", "cli", "main.js");
 
 const emails = shuffleInPlace((await loadEmailCorpus()).map((e) => e.text), createRng(42)).slice(0, 2000);
 const manifest = await readManifest(modelDir);
@@ -98,7 +98,7 @@ const rows: Array<{ name: string } & LoadResult & Partial<ServerSide>> = [];
 const repository = dirname(modelDir);
 
 // 2. The server with dynamic batching.
-const batched = await startChild([cli, "serve", "--port", "0", "--repository", repository, "--model", manifest.name], listening, { SPECIALIST_SERVER__LOG_LEVEL: "info" });
+const batched = await startChild([CLI_ENTRY, "serve", "--port", "0", "--repository", repository, "--model", manifest.name], listening, { SPECIALIST_SERVER__LOG_LEVEL: "info" });
 for (const clients of clientLevels) {
   rows.push({ name: `dynamic batching (max ${manifest.batching.maxBatchSize})`, ...(await withServerSide(batched.origin, () => closedLoop({ origin: batched.origin, path: "/v1/classify", bodies: classifyBodies, durationSeconds: duration }, clients))) });
   console.log(JSON.stringify(rows.at(-1)));
@@ -113,7 +113,7 @@ await batched.stop();
 const configDir = await mkdtemp(join(tmpdir(), "bench-"));
 const noBatchConfig = join(configDir, "no-batching.yaml");
 await writeFile(noBatchConfig, `models:\n  overrides:\n    ${manifest.name}:\n      batching:\n        maxBatchSize: 1\n`);
-const unbatched = await startChild([cli, "serve", "--port", "0", "--repository", repository, "--model", manifest.name, "--config", noBatchConfig], listening, { SPECIALIST_SERVER__LOG_LEVEL: "info" });
+const unbatched = await startChild([CLI_ENTRY, "serve", "--port", "0", "--repository", repository, "--model", manifest.name, "--config", noBatchConfig], listening, { SPECIALIST_SERVER__LOG_LEVEL: "info" });
 for (const clients of [1, 64]) {
   rows.push({ name: "maxBatchSize 1", ...(await withServerSide(unbatched.origin, () => closedLoop({ origin: unbatched.origin, path: "/v1/classify", bodies: classifyBodies, durationSeconds: duration }, clients))) });
   console.log(JSON.stringify(rows.at(-1)));

@@ -1,7 +1,6 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { int } from "../../training/cli/cli-options.js";
 import { loadEmailCorpus } from "../../training/data/email-corpus.js";
@@ -9,6 +8,7 @@ import { createRng, shuffleInPlace } from "../../training/random.js";
 import { runBatchBench } from "../batch/run-batch-bench.js";
 import { childServers } from "../compare/server-starters.js";
 import { versions } from "../compare/versions.js";
+import { CLI_ENTRY } from "../cli-entry.js";
 
 interface BatchBenchFlags {
   lines: number;
@@ -37,8 +37,7 @@ export function registerBatchBench(bench: Command): void {
       const emails = shuffleInPlace((await loadEmailCorpus()).map((e) => e.text), createRng(7));
       const texts = Array.from({ length: flags.lines }, (_, i) => emails[i % emails.length]!);
       const dir = await mkdtemp(join(tmpdir(), "bench-batch-"));
-      const cli = fileURLToPath(new URL("../../cli/main.js", import.meta.url));
-      const server = await childServers(cli)(
+      const server = await childServers(CLI_ENTRY)(
         {
           server: { host: "127.0.0.1", port: 0, logLevel: "warn" },
           models: { repository: resolve(flags.repository), serve: [flags.model] },

@@ -1,5 +1,4 @@
 import { resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { readManifest } from "../../server/models/manifest-validation.js";
 import { fraction, int, num } from "../../training/cli/cli-options.js";
@@ -10,6 +9,7 @@ import { writeReport } from "../compare/report.js";
 import { runCompare } from "../compare/run-compare.js";
 import { childServers } from "../compare/server-starters.js";
 import { frontierFromFlags, withFrontierOptions, type FrontierOptionFlags } from "./frontier-options.js";
+import { CLI_ENTRY } from "../cli-entry.js";
 
 interface CompareFlags extends EvaluationDataFlags, FrontierOptionFlags {
   repository: string;
@@ -60,7 +60,6 @@ export function registerCompare(bench: Command): void {
       if (flags.limit !== undefined) examples = examples.slice(0, flags.limit);
       const frontier = frontierFromFlags(flags, seed);
       const thresholds = flags.thresholds ? list(flags.thresholds) : await defaultThresholds(resolve(repository, model));
-      const cli = fileURLToPath(new URL("../../cli/main.js", import.meta.url));
       const result = await runCompare({
         repository,
         model,
@@ -74,7 +73,7 @@ export function registerCompare(bench: Command): void {
         costs: { ...DEFAULT_COSTS, hostUsdPerHour: flags.hostUsdPerHour, utilisation: flags.utilisation, requestsPerDay: flags.requestsPerDay, tokensPerRequest: flags.tokensPerRequest },
         budgetUsd: flags.budget,
         frontierTimeoutMs: flags.frontierTimeoutMs,
-        start: childServers(cli),
+        start: childServers(CLI_ENTRY),
         log: (line) => console.log(line),
       });
       const files = await writeReport(result, flags.output ?? `bench/results/compare-${model}`);

@@ -1,12 +1,12 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { int } from "../../training/cli/cli-options.js";
 import { childServers } from "../compare/server-starters.js";
 import { versions } from "../compare/versions.js";
 import { FAULT_MODES, faultMode } from "../faults/fault-modes.js";
 import { FAULT_TABLE_HEADER, runFaults, type BreakerChoice } from "../faults/run-faults.js";
+import { CLI_ENTRY } from "../cli-entry.js";
 
 interface FaultFlags {
   requests: number;
@@ -37,7 +37,6 @@ export function registerFaults(bench: Command): void {
       const modes = flags.modes.split(",").map((m) => faultMode(m.trim()));
       const breakers = flags.breakers.split(",").map((b) => b.trim());
       for (const b of breakers) if (b !== "default" && b !== "off") throw new Error(`--breakers: '${b}' is neither default nor off`);
-      const cli = fileURLToPath(new URL("../../cli/main.js", import.meta.url));
       console.log(`faults: ${flags.requests} escalating requests per mode, ${flags.concurrency} in flight, escalation.deadlineMs ${flags.deadlineMs}`);
       for (const line of FAULT_TABLE_HEADER) console.log(line);
       const rows = await runFaults({
@@ -47,7 +46,7 @@ export function registerFaults(bench: Command): void {
         concurrency: flags.concurrency,
         deadlineMs: flags.deadlineMs,
         slackMs: flags.slackMs,
-        start: childServers(cli),
+        start: childServers(CLI_ENTRY),
         repository: resolve(flags.repository),
         model: flags.model,
         log: (line) => console.log(line),

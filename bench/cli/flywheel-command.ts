@@ -1,11 +1,11 @@
 import { resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { InvalidArgumentError, type Command } from "commander";
 import { fraction, int, num } from "../../training/cli/cli-options.js";
 import { childServers } from "../compare/server-starters.js";
 import { writeFlywheelReport } from "../flywheel/flywheel-report.js";
 import { runFlywheel } from "../flywheel/run-flywheel.js";
 import { frontierFromFlags, withFrontierOptions, type FrontierOptionFlags } from "./frontier-options.js";
+import { CLI_ENTRY } from "../cli-entry.js";
 
 interface FlywheelFlags extends FrontierOptionFlags {
   name: string;
@@ -43,9 +43,8 @@ export function registerFlywheel(bench: Command): void {
     .option("-o, --output <base>", "report files: <base>.md, .json, -timeline.svg", "bench/results/flywheel-email-spam")
     .action(async (flags: FlywheelFlags) => {
       if (flags.order !== "received" && flags.order !== "shuffled") throw new InvalidArgumentError("--order must be received or shuffled");
-      const cli = fileURLToPath(new URL("../../cli/main.js", import.meta.url));
       const result = await runFlywheel({
-        cli: [cli],
+        cli: [CLI_ENTRY],
         frontierPrompt: resolve(flags.frontierPrompt),
         model: flags.name,
         seed: flags.seed,
@@ -59,7 +58,7 @@ export function registerFlywheel(bench: Command): void {
         margin: flags.margin,
         window: flags.window,
         frontierTimeoutMs: flags.frontierTimeoutMs,
-        start: childServers(cli),
+        start: childServers(CLI_ENTRY),
         ...(flags.workDir ? { workDir: resolve(flags.workDir) } : {}),
         log: (line) => console.log(line),
       });

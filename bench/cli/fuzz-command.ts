@@ -1,12 +1,12 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { int } from "../../training/cli/cli-options.js";
 import { childServers } from "../compare/server-starters.js";
 import { versions } from "../compare/versions.js";
 import { runFuzz } from "../fuzz/run-fuzz.js";
 import { residentMib } from "../load/server-memory.js";
+import { CLI_ENTRY } from "../cli-entry.js";
 
 interface FuzzFlags {
   requests: number;
@@ -32,9 +32,8 @@ export function registerFuzz(bench: Command): void {
     .option("--body-limit <bytes>", "the server's body limit", int, 1_048_576)
     .option("-o, --output <file>", "JSON results", "bench/results/fuzz.json")
     .action(async (flags: FuzzFlags) => {
-      const cli = fileURLToPath(new URL("../../cli/main.js", import.meta.url));
       const serve = [flags.classifier, ...(flags.generator ? [flags.generator] : [])];
-      const server = await childServers(cli)(
+      const server = await childServers(CLI_ENTRY)(
         {
           server: { host: "127.0.0.1", port: 0, bodyLimitBytes: flags.bodyLimit },
           models: { repository: resolve(flags.repository), serve },

@@ -1,6 +1,5 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { fraction, int, num } from "../../training/cli/cli-options.js";
 import { loadEmailCorpus } from "../../training/data/email-corpus.js";
@@ -9,6 +8,7 @@ import { childServers } from "../compare/server-starters.js";
 import { versions } from "../compare/versions.js";
 import { residentMib } from "../load/server-memory.js";
 import { runSoak } from "../soak/run-soak.js";
+import { CLI_ENTRY } from "../cli-entry.js";
 
 interface SoakFlags {
   minutes: number;
@@ -46,8 +46,7 @@ export function registerSoak(bench: Command): void {
       const rate = Math.round(capacity * flags.share);
       const emails = shuffleInPlace((await loadEmailCorpus()).map((e) => e.text), createRng(42)).slice(0, 2000);
       const bodies = emails.map((text) => JSON.stringify({ model: flags.model, input: text }));
-      const cli = fileURLToPath(new URL("../../cli/main.js", import.meta.url));
-      const server = await childServers(cli)(
+      const server = await childServers(CLI_ENTRY)(
         { server: { host: "127.0.0.1", port: 0 }, models: { repository: resolve(flags.repository), serve: [flags.model] }, ledger: { path: ":memory:" }, cache: { enabled: false }, metrics: { defaultMetrics: true } },
         {},
       );

@@ -57,6 +57,18 @@ describe("GGUF classification through /v1/classify", () => {
     expect(correct / sample.length).toBeGreaterThanOrEqual(0.95);
   });
 
+  it("gives every input its own answer when sequences of unequal length share a decode (regression: swapped answers)", async () => {
+    const { test } = await loadSplits({ kind: "email", protocol: "random" }, { seed: 1, testFraction: 0.2, validationFraction: 0.1 });
+    const texts = test.filter((_, i) => i % 6 === 0).map((e) => e.text);
+    const alone: number[] = [];
+    for (const text of texts) alone.push((await classify(server, text)).json.results[0].scores.spam);
+    for (let round = 0; round < 5; round++) {
+      const together = (await classify(server, texts)).json.results.map((x: { scores: { spam: number } }) => x.scores.spam);
+      const crossed = texts.map((_, i) => i).filter((i) => Math.abs(together[i] - alone[i]!) > 1e-4);
+      expect(crossed, `round ${round}`).toEqual([]);
+    }
+  });
+
   it("reports truncation to the model's input length", async () => {
     const r = await classify(server, "free money ".repeat(2000));
     expect(r.json.results[0].truncated).toBe(true);

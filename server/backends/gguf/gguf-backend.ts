@@ -11,6 +11,7 @@ import { scoreLogits } from "../classification-scores.js";
 import { parseClassifyPrompt, promptTokens } from "./classify-prompt.js";
 import { labelLogProbabilities } from "./label-scorer.js";
 import { llamaRuntime, type LlamaRuntime } from "./llama-runtime.js";
+import { serializeLogitReads } from "./serial-logit-reads.js";
 import { validateGgufInChild } from "./validate-gguf.js";
 import { createTextGenerator } from "./text-generator.js";
 import type { GenerationOptions, GenerationRequest, GenerationResult } from "../generation.js";
@@ -109,6 +110,7 @@ export async function createGgufBackend(context: BackendContext): Promise<GgufBa
     }
     llamaContext = await model.createContext({ contextSize: settings.contextSize, sequences: settings.sequences, threads });
     const free: LlamaContextSequence[] = Array.from({ length: settings.sequences }, () => llamaContext!.getSequence());
+    serializeLogitReads(llamaContext);
 
     const classifyOne = async (text: string): Promise<{ output: ClassificationOutput; logProbs: number[] }> => {
       const built = promptTokens(tokenize, bos, prompt, text, { maxInputTokens: manifest.limits.maxTokens, maxChars: manifest.limits.maxChars });
