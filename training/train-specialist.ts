@@ -7,6 +7,7 @@ import type { ModelManifestInput } from "../server/models/manifest.js";
 import { ModelManifest } from "../server/models/manifest-validation.js";
 import { calibrateAndReport } from "./calibration/calibrate-and-report.js";
 import type { ThresholdTarget } from "./calibration/threshold.js";
+import { calibrateSemanticCache } from "./calibration/semantic-calibration.js";
 import { hashExamples } from "./data/hash.js";
 import { describeSource, loadSplits, type DataSource } from "./data/load-splits.js";
 import { fastTextToOnnx } from "./export/fasttext-onnx.js";
@@ -111,6 +112,8 @@ export async function trainSpecialist(options: TrainSpecialistOptions): Promise<
   );
   const temperature = quality.calibration.temperature;
   const threshold = quality.threshold;
+  // Chosen where the escalation threshold is: on data the test split never joins.
+  const semantic = calibrateSemanticCache([...splits.train, ...splits.validation], 0.005, `${describeSource(options.data)} train+validation splits (seed ${options.seed})`);
 
   const manifestInput: ModelManifestInput = {
     name: options.name,
@@ -127,6 +130,7 @@ export async function trainSpecialist(options: TrainSpecialistOptions): Promise<
     threshold: threshold.threshold,
     escalation: { onLowConfidence: "escalate", ...(options.frontierPrompt ? { prompt: FRONTIER_PROMPT_FILE } : {}) },
     device: "auto",
+    ...(semantic.block ? { semanticCache: semantic.block } : {}),
   };
   if (options.frontierPrompt) {
     const template = await readFile(options.frontierPrompt, "utf8");

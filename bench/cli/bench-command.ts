@@ -8,6 +8,7 @@ import { registerFaults } from "./faults-command.js";
 import { registerFlywheel } from "./flywheel-command.js";
 import { registerFuzz } from "./fuzz-command.js";
 import { registerSoak } from "./soak-command.js";
+import { registerSemanticCacheBench } from "./semantic-cache-command.js";
 
 /** Benchmarks are scripts that own their process (they start servers and load generators): run them as children. */
 function runScript(name: string, args: string[]): Promise<void> {
@@ -53,4 +54,5 @@ export function registerBench(program: Command): void {
   registerFlywheel(bench);
   registerFuzz(bench);
   registerSoak(bench);
+  registerSemanticCacheBench(bench);
 }

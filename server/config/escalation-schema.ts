@@ -121,5 +121,17 @@ export const CacheSettings = z
     enabled: z.boolean().default(true),
     maxEntries: z.number().int().min(1).default(10_000),
     ttlMs: z.number().int().min(1).default(3_600_000),
+    /**
+     * Frontier answers reused for near-duplicate texts, for models whose model.json carries a calibrated
+     * `semanticCache` block (`specialist calibrate-cache`); the others never use it. Off when `cache.enabled` is.
+     */
+    semantic: z
+      .object({
+        enabled: z.boolean().default(true),
+        maxEntriesPerModel: z.number().int().min(1).max(1_000_000).default(10_000),
+        ttlMs: z.number().int().min(1).default(86_400_000),
+      })
+      .strict()
+      .default({ enabled: true, maxEntriesPerModel: 10_000, ttlMs: 86_400_000 }),
   })
   .strict();

@@ -1,5 +1,6 @@
 import type { Tenant } from "../auth/tenants.js";
 import type { ClassificationOutput, ModelBackend } from "../backends/backend.js";
+import type { SemanticCache, SemanticHit } from "../cache/semantic-cache.js";
 import type { Ledger } from "../ledger/ledger.js";
 import type { EscalationMetrics } from "../metrics/escalation-metrics.js";
 import { decide, type InputDecision, type Route } from "./confidence-policy.js";
@@ -26,6 +27,8 @@ export interface InputOutcome {
   decision: InputDecision;
   /** The escalation's outcome, when the input was escalated. */
   escalation?: EscalationOutcome;
+  /** Meant for the frontier, and answered instead by its answer to a near-duplicate (the semantic cache). */
+  reused?: SemanticHit;
   /** Meant for the frontier and not answered by it: the caller gets the specialist's answer, flagged. */
   degraded: boolean;
   reviewId?: number;
@@ -35,6 +38,7 @@ export interface CascadeDeps {
   escalation: EscalationService;
   shadow: ShadowSampler;
   prompts: FrontierPromptCache;
+  semantic: SemanticCache;
   ledger: Ledger;
   metrics: EscalationMetrics;
   storeInputs: boolean;
@@ -42,7 +46,8 @@ export interface CascadeDeps {
 
 /**
  * After the specialist: each answer below the model's threshold is escalated (in parallel) and/or queued for review
- * as the policy says; a sampled share of trusted answers goes to shadow mode. Whatever happens past the specialist,
+ * as the policy says, unless the frontier already answered a near-duplicate for this tenant and model version (the
+ * semantic cache); a sampled share of trusted answers goes to shadow mode. Whatever happens past the specialist,
  * every input has an outcome: the caller always gets an answer.
  */
 export class ClassificationCascade {
@@ -63,9 +68,13 @@ export class ClassificationCascade {
       });
     }
 
+    const { semantic } = this.deps;
+    const tenant = input.tenant.id;
+    const keys = decisions.map((d, i) => (d.escalate ? semantic.keyFor(manifest, input.texts[i]!) : undefined));
+    const reused = keys.map((key) => (key ? semantic.lookup(tenant, manifest, key) : undefined));
     const escalations = await Promise.all(
       decisions.map((d, i) =>
-        d.escalate && prompt
+        d.escalate && prompt && !reused[i]
           ? this.deps.escalation.escalate({
               tenant: input.tenant,
               manifest,
@@ -86,8 +95,17 @@ export class ClassificationCascade {
       if (!decision.below && pricePerToken !== undefined) this.deps.metrics.costAvoided.inc({ model: manifest.name }, output.tokens * pricePerToken);
       const escalation = escalations[i];
       const answered = escalation?.kind === "answered" ? escalation : undefined;
-      const reviewId = decision.review ? this.queueReview(input, i, answered?.label ?? null) : undefined;
-      return { decision, ...(escalation ? { escalation } : {}), degraded: decision.escalate && !answered, ...(reviewId !== undefined ? { reviewId } : {}) };
+      const key = keys[i];
+      if (answered && key) semantic.remember(tenant, manifest, key, { label: answered.label, provider: answered.provider, model: answered.model });
+      const hit = reused[i];
+      const reviewId = decision.review ? this.queueReview(input, i, answered?.label ?? hit?.answer.label ?? null) : undefined;
+      return {
+        decision,
+        ...(escalation ? { escalation } : {}),
+        ...(hit ? { reused: hit } : {}),
+        degraded: decision.escalate && !answered && !hit,
+        ...(reviewId !== undefined ? { reviewId } : {}),
+      };
     });
   }
 

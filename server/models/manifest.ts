@@ -81,6 +81,24 @@ export const CostSettings = z
   })
   .strict();
 
+/** How the semantic cache's threshold was chosen: written by calibration, read by serving. */
+export const SemanticCacheCalibration = z
+  .object({
+    /** How texts become vectors: "lexical-v1" (hashed word unigrams and bigrams, see server/cache/lexical-vector.ts). */
+    embedder: z.literal("lexical-v1"),
+    /** Lowest cosine similarity that reuses a stored frontier answer. */
+    similarity: z.number().min(0).max(1),
+    /** The false-hit rate the threshold was held to (95% upper bound). */
+    falseHitTarget: z.number().min(0).max(1),
+    falseHitUpperBound: z.number().min(0).max(1),
+    pairs: z.number().int().min(0),
+    hits: z.number().int().min(0),
+    falseHits: z.number().int().min(0),
+    /** Which data chose it (never the test split). */
+    calibratedOn: z.string(),
+  })
+  .strict();
+
 /**
  * The fields of model.json every backend shares. A manifest also holds its backend's own block (`"<format>": {…}`),
  * which that backend's schema validates: see `server/models/manifest-validation.ts` and `server/backends/registry.ts`.
@@ -115,6 +133,8 @@ export const ManifestCommon = z
     /** Calibrated confidence below which an answer is not trusted (see `escalation`). */
     threshold: z.number().min(0).max(1).default(0.5),
     escalation: EscalationPolicy.default(EscalationPolicy.parse({})),
+    /** The semantic cache's similarity threshold, chosen on labelled pairs (`specialist calibrate-cache`); none: off. */
+    semanticCache: SemanticCacheCalibration.optional(),
     cost: CostSettings.default({}),
     device: Device.default("auto"),
     /** Copies across devices; when set, it replaces `device` and `batching.workers`. */

@@ -28,6 +28,10 @@ export const ClassificationResult = z.object({
   label: z.string().describe("The answer: the frontier's label when it answered, else the specialist's."),
   served_by: z.enum(["specialist", "frontier", "cache"]),
   cached_from: z.enum(["specialist", "frontier"]).optional().describe("With served_by cache: who gave the cached answer."),
+  similarity: z
+    .number()
+    .optional()
+    .describe("With cached_from frontier from the semantic cache: cosine similarity of this text to the one the frontier answered (at least the model's calibrated threshold)."),
   specialist_label: z.string(),
   score: z.number().describe("Uncalibrated model probability of the specialist's label."),
   scores: z.record(z.string(), z.number()).describe("Calibrated probability per label."),

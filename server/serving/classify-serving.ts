@@ -20,16 +20,19 @@ export interface ClassifyServingDeps {
 /** A cached answer as served now: nothing was escalated, paid for or queued by this request. */
 function fromCache(hit: ClassificationResult): ClassificationResult {
   const { frontier: _frontier, review_id: _review, ...rest } = hit;
-  return { ...rest, served_by: "cache", cached_from: hit.served_by === "frontier" ? "frontier" : "specialist", escalated: false, degraded: false };
+  const from = hit.served_by === "cache" ? hit.cached_from! : hit.served_by;
+  return { ...rest, served_by: "cache", cached_from: from, escalated: false, degraded: false };
 }
 
 /** The answer to one input: the specialist's output and what the cascade made of it. */
 function resultOf(output: ClassificationOutput, outcome: InputOutcome): ClassificationResult {
   const escalation = outcome.escalation;
   const answered = escalation?.kind === "answered" ? escalation : undefined;
+  const reused = outcome.reused;
   return {
-    label: answered?.label ?? output.label,
-    served_by: answered ? "frontier" : "specialist",
+    label: answered?.label ?? reused?.answer.label ?? output.label,
+    served_by: answered ? "frontier" : reused ? "cache" : "specialist",
+    ...(reused ? { cached_from: "frontier" as const, similarity: reused.similarity } : {}),
     specialist_label: output.label,
     score: output.score,
     scores: output.scores,

@@ -1,5 +1,6 @@
 import { TenantDirectory } from "../auth/tenants.js";
 import { ResponseCache } from "../cache/response-cache.js";
+import { SemanticCache } from "../cache/semantic-cache.js";
 import type { ServerConfig } from "../config/schema.js";
 import { ClassificationCascade } from "../escalation/classification-cascade.js";
 import { createEscalation } from "../escalation/create-escalation.js";
@@ -52,7 +53,9 @@ export async function createServingCore(config: Readonly<ServerConfig>, registry
     const prompts = new FrontierPromptCache();
     for (const model of registry.list()) if (model.status === "ready") await prompts.get(model.backend);
     const shadow = new ShadowSampler(escalation, config.escalation.shadowDeadlineMs);
-    const cascade = new ClassificationCascade({ escalation, shadow, prompts, ledger: state.ledger, metrics: escalationMetrics, storeInputs: config.ledger.storeInputs });
+    // `cache.enabled: false` means no cache at all: a caller measuring raw escalation gets no reused answers either.
+    const semantic = new SemanticCache({ ...config.cache.semantic, enabled: config.cache.enabled && config.cache.semantic.enabled }, metrics.registry);
+    const cascade = new ClassificationCascade({ escalation, shadow, prompts, semantic, ledger: state.ledger, metrics: escalationMetrics, storeInputs: config.ledger.storeInputs });
     const cache = new ResponseCache<ClassificationResult>(config.cache, metrics.registry);
     const deadlines = { requestDeadlineMs: config.server.requestDeadlineMs, maxRequestDeadlineMs: config.server.maxRequestDeadlineMs };
     return {

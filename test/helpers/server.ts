@@ -20,6 +20,9 @@ export async function startTestServer(overrides: ServerConfigInput = {}): Promis
       models: { repository: MODELS_DIR, serve: ["email-spam"], ...overrides.models },
       metrics: { defaultMetrics: true, ...overrides.metrics },
       ledger: { path: ":memory:", ...overrides.ledger },
+      // Tests of escalation send short, alike texts that the bundled model's calibrated semantic cache would answer
+      // from one another: it is on only where a test asks for it (test/model/semantic-cache.test.ts).
+      cache: { ...overrides.cache, semantic: { enabled: false, ...overrides.cache?.semantic } },
     },
   });
   return startServer(config);

@@ -30,6 +30,8 @@ beforeAll(async () => {
       escalation: fakeEscalation(frontier),
       ledger: { path: ":memory:" },
       metrics: { defaultMetrics: false },
+      // Each test's escalations are counted: its alike texts must not answer one another (see semantic-cache.test.ts).
+      cache: { semantic: { enabled: false } },
     },
   });
   const metrics = new ServingMetrics({ defaultMetrics: false });

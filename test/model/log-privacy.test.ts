@@ -35,6 +35,8 @@ beforeAll(async () => {
         providers: { fake: { kind: "openai", model: "gpt-5-mini", baseURL: `${frontier.url}/v1`, apiKeyEnv: "FAKE_FRONTIER_KEY", maxRetries: 0 } },
       },
       ledger: { path: ":memory:" },
+      // Every escalation must reach the frontier to log its failure: no reuse between the alike texts.
+      cache: { semantic: { enabled: false } },
     }),
   );
   child = await startChild(["--import", "tsx", CLI, "serve", "--config", config], /listening on http:\/\/127\.0\.0\.1:(\d+)/, { FAKE_FRONTIER_KEY: KEYS.frontier });

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadLocalTokenizer } from "../../server/backends/onnx/tokenizer.js";
 import { readManifest } from "../../server/models/manifest-validation.js";
+import { calibrateSemanticCache } from "../../training/calibration/semantic-calibration.js";
 import { loadSplits } from "../../training/data/load-splits.js";
 import type { LabelledExample } from "../../server/evaluation/example.js";
 import { evaluateModelFolder } from "../../training/evaluation/evaluate-model.js";
@@ -52,6 +53,11 @@ describe("training a specialist", () => {
     expect(manifest.calibration.temperature).toBe(metrics.calibration.temperature);
     expect(manifest.threshold).toBe(metrics.threshold.threshold);
     expect(manifest.escalation.prompt).toBe("prompts/frontier.txt");
+    // The semantic cache's threshold, chosen like the escalation threshold: on train and validation only.
+    const splits = await loadSplits(data, DEFAULT_TRAIN_OPTIONS);
+    const semantic = calibrateSemanticCache([...splits.train, ...splits.validation], 0.005, manifest.semanticCache?.calibratedOn ?? "");
+    expect(manifest.semanticCache).toEqual(semantic.block);
+    expect(manifest.semanticCache?.calibratedOn ?? "train+validation").toMatch(/train\+validation/);
     expect(await readFile(join(modelDir, "prompts/frontier.txt"), "utf8")).toContain("{{input}}");
     const card = await readFile(join(modelDir, "card.md"), "utf8");
     expect(card).toContain("## Quality on the held-out test split");

@@ -13,6 +13,7 @@ import type { ThresholdTarget } from "../calibration/threshold.js";
 import type { DatasetSplits, LabelledExample } from "../../server/evaluation/example.js";
 import { hashExamples } from "../data/hash.js";
 import { describeSource, loadSplits, type DataSource } from "../data/load-splits.js";
+import { calibrateSemanticCache } from "../calibration/semantic-calibration.js";
 import { writeModelCard } from "../model-folder/model-card.js";
 import type { TrainingMetrics } from "../model-folder/training-metrics.js";
 import { writeGguf } from "./gguf-writer.js";
@@ -143,6 +144,7 @@ export async function trainGgufSpecialist(options: TrainGgufOptions): Promise<Tr
     const tensors = await readTrainedTensors(join(scratch, "weights.bin"), data.shape);
     await writeGguf(join(options.output, "model.gguf"), llamaMetadata(data.shape, options.name, data.bpe), tensors);
     await copyFile(options.prompt, join(options.output, "prompts", "classify.txt"));
+    const semantic = calibrateSemanticCache([...splits.train, ...splits.validation], 0.005, `${describeSource(options.data)} train+validation splits (seed ${settings.seed})`);
     const manifestInput = (temperature: number, threshold: number): ModelManifestInput => ({
       name: options.name,
       version: options.version,
@@ -158,6 +160,7 @@ export async function trainGgufSpecialist(options: TrainGgufOptions): Promise<Tr
       escalation: { onLowConfidence: "escalate" },
       device: "auto",
       gguf: { prompt: "prompts/classify.txt", contextSize: settings.context, sequences: 4, threads: "auto", gpuLayers: "auto" },
+      ...(semantic.block ? { semanticCache: semantic.block } : {}),
     });
     const parity = await checkGgufParity(join(options.output, "model.gguf"), data.shape, tensors, data.splits.test.slice(0, 3).map(([ids]) => ids));
 

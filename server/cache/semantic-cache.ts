@@ -1,0 +1,107 @@
+import { LRUCache } from "lru-cache";
+import { Counter, Gauge, type Registry } from "prom-client";
+import type { ModelManifest } from "../models/manifest.js";
+import { isSemanticHit, semanticKey, similarity, type SemanticKey } from "./semantic-match.js";
+
+/** A frontier answer kept for the texts close to the one it answered. */
+export interface StoredAnswer {
+  label: string;
+  provider: string;
+  model: string;
+}
+
+export interface SemanticHit {
+  answer: StoredAnswer;
+  similarity: number;
+}
+
+export interface SemanticCacheSettings {
+  enabled: boolean;
+  /** Answers kept per tenant and model version; the oldest go first. */
+  maxEntriesPerModel: number;
+  ttlMs: number;
+}
+
+interface Entry {
+  key: SemanticKey;
+  answer: StoredAnswer;
+  expires: number;
+}
+
+/**
+ * Frontier answers reused for texts close enough to the one they answered, per tenant and model version (a tenant's
+ * answers never serve another; a new version starts cold). Only models whose manifest carries a calibrated
+ * similarity take part. One process's memory, searched exhaustively: a lookup only happens where a frontier call
+ * (hundreds of milliseconds) would, and `bench semantic-cache` measures what it costs.
+ */
+export class SemanticCache {
+  private readonly shelves: LRUCache<string, Entry[]>;
+  private readonly lookups: Counter<"model" | "result">;
+
+  constructor(
+    private readonly settings: SemanticCacheSettings,
+    registry: Registry,
+  ) {
+    this.shelves = new LRUCache<string, Entry[]>({ max: 10_000 });
+    this.lookups = new Counter({
+      name: "specialist_semantic_cache_lookups_total",
+      help: "Semantic cache lookups (instead of a frontier call), by model and result: hit, miss, or negation (a close text whose negation words differ, not reused).",
+      labelNames: ["model", "result"] as const,
+      registers: [registry],
+    });
+    const shelves = this.shelves;
+    new Gauge({
+      name: "specialist_semantic_cache_entries",
+      help: "Frontier answers held in the semantic cache.",
+      registers: [registry],
+      collect() {
+        let total = 0;
+        for (const entries of shelves.values()) total += entries.length;
+        this.set(total);
+      },
+    });
+  }
+
+  /** The key to look up and store with, or undefined when this model has no calibrated threshold (or the cache is off). */
+  keyFor(manifest: ModelManifest, text: string): SemanticKey | undefined {
+    return this.settings.enabled && manifest.semanticCache ? semanticKey(text) : undefined;
+  }
+
+  lookup(tenant: string, manifest: ModelManifest, key: SemanticKey): SemanticHit | undefined {
+    const threshold = manifest.semanticCache?.similarity;
+    if (threshold === undefined) return undefined;
+    const entries = this.shelves.get(this.shelf(tenant, manifest)) ?? [];
+    const now = Date.now();
+    let best: Entry | undefined;
+    let bestSimilarity = -1;
+    let negation = false;
+    for (const entry of entries) {
+      if (entry.expires <= now) continue;
+      const s = similarity(key, entry.key);
+      if (s === undefined) {
+        negation ||= isSemanticHit(similarity({ ...key, negations: "" }, { ...entry.key, negations: "" }), threshold);
+        continue;
+      }
+      if (s > bestSimilarity) {
+        bestSimilarity = s;
+        best = entry;
+      }
+    }
+    const hit = best && isSemanticHit(bestSimilarity, threshold) ? { answer: best.answer, similarity: bestSimilarity } : undefined;
+    this.lookups.inc({ model: manifest.name, result: hit ? "hit" : negation ? "negation" : "miss" });
+    return hit;
+  }
+
+  remember(tenant: string, manifest: ModelManifest, key: SemanticKey, answer: StoredAnswer): void {
+    const shelf = this.shelf(tenant, manifest);
+    const now = Date.now();
+    const entries = (this.shelves.get(shelf) ?? []).filter((e) => e.expires > now);
+    entries.push({ key, answer, expires: now + this.settings.ttlMs });
+    if (entries.length > this.settings.maxEntriesPerModel) entries.splice(0, entries.length - this.settings.maxEntriesPerModel);
+    this.shelves.set(shelf, entries);
+  }
+
+  private shelf(tenant: string, manifest: ModelManifest): string {
+    return `${tenant}\u0000${manifest.name}@${manifest.version}`;
+  }
+}
