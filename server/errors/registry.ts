@@ -6,6 +6,7 @@ export const ERRORS = {
   ERR_INVALID_JSON: { status: 400, summary: "The request body is not valid JSON." },
   ERR_INVALID_REQUEST: { status: 400, summary: "The request body does not match the endpoint's schema." },
   ERR_TOO_MANY_INPUTS: { status: 400, summary: "More inputs in one request than the model accepts." },
+  ERR_EMPTY_INPUT: { status: 400, summary: "An input is empty or only white space: there is nothing to classify." },
   ERR_MODEL_CANNOT_GENERATE: { status: 400, summary: "The model classifies only; text generation needs a GGUF model." },
   ERR_UNAUTHORIZED: { status: 401, summary: "No valid API key: send `Authorization: Bearer <key>`." },
   ERR_FORBIDDEN: { status: 403, summary: "The API key's role may not use this endpoint." },

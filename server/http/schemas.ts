@@ -11,6 +11,10 @@ export const ErrorBody = z.object({
 const Placement = z.object({ provider: z.string(), device: z.string(), workers: z.number(), threads_per_worker: z.number() });
 
 export const ModelDescription = z.object({
+  id: z.string().describe("The model's name, as OpenAI's clients read it."),
+  object: z.literal("model"),
+  created: z.number().int().describe("Unix seconds at which this server first loaded (or tried to load) this version."),
+  owned_by: z.string(),
   name: z.string(),
   version: z.string(),
   format: z.string(),
@@ -25,7 +29,8 @@ export const ModelDescription = z.object({
   batching: z.object({ max_batch_size: z.number(), max_queue_delay_ms: z.number(), max_queue_size: z.number() }),
 });
 
-export const ModelsResponse = z.object({ models: z.array(ModelDescription) });
+/** OpenAI's list shape, so `openai.models.list()` reads it; our fields are inside each entry. */
+export const ModelsResponse = z.object({ object: z.literal("list"), data: z.array(ModelDescription) });
 
 export const HealthResponse = z.object({ status: z.string() });
 

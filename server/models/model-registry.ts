@@ -28,6 +28,8 @@ export function resolveWorkers(manifest: ModelManifest, onnxModels: number, core
 /** Name → loaded model. Knows nothing of HTTP; the routes ask it for a model and get a backend or an error. */
 export class ModelRegistry {
   private readonly states = new Map<string, ModelState>();
+  /** When each model version (name@version) was first known to this process: OpenAI's `created` of a model. */
+  private readonly since = new Map<string, number>();
   /** Worker threads each model was given at start-up; a reloaded version gets the same. */
   private readonly workers = new Map<string, number>();
   /** Models whose version is being changed (reload, canary start, promote, rollback): one change at a time. */
@@ -72,7 +74,7 @@ export class ModelRegistry {
     }
     const cores = availableParallelism();
     const onnxModels = chosen.filter((entry) => entry.manifest.format === "onnx").length;
-    for (const entry of chosen) registry.states.set(entry.manifest.name, { status: "loading", manifest: entry.manifest });
+    for (const entry of chosen) registry.setState({ status: "loading", manifest: entry.manifest });
     for (const entry of chosen) {
       registry.workers.set(entry.manifest.name, resolveWorkers(entry.manifest, onnxModels, cores));
       await registry.loadOne(entry, registry.workers.get(entry.manifest.name)!, cores);
@@ -103,7 +105,7 @@ export class ModelRegistry {
     const factory = backendKind(manifest.format)?.create;
     if (!factory) {
       const error = new ServingError("ERR_MODEL_LOAD_FAILED", `${manifest.name}: no backend for format '${manifest.format}' in this build`);
-      this.states.set(manifest.name, { status: "failed", manifest, error });
+      this.setState({ status: "failed", manifest, error });
       return;
     }
     if (!manifest.replicas && workers * manifest.batching.intraOpThreads > cores) {
@@ -112,13 +114,13 @@ export class ModelRegistry {
     const started = Date.now();
     try {
       const backend = await createBackend(factory, { dir, manifest, metrics: this.metrics, workers, log: this.log });
-      this.states.set(manifest.name, { status: "ready", manifest, backend });
+      this.setState({ status: "ready", manifest, backend });
       const p = backend.placement;
       this.log("info", `${manifest.name}@${manifest.version}: ready on ${p.device} (${p.workers} workers × ${p.threadsPerWorker} threads) in ${Date.now() - started} ms`);
     } catch (error) {
       const serving =
         error instanceof ServingError ? error : new ServingError("ERR_MODEL_LOAD_FAILED", `${manifest.name}: ${(error as Error).message}`, { cause: error });
-      this.states.set(manifest.name, { status: "failed", manifest, error: serving });
+      this.setState({ status: "failed", manifest, error: serving });
       this.log("error", `${manifest.name}@${manifest.version}: failed to load: ${serving.message}`);
     }
   }
@@ -217,7 +219,7 @@ export class ModelRegistry {
   }
 
   private swap(name: string, current: ModelState, backend: ModelBackend, trigger: string): void {
-    this.states.set(name, { status: "ready", manifest: backend.manifest, backend });
+    this.setState({ status: "ready", manifest: backend.manifest, backend });
     this.metrics.reloads.inc({ model: name, trigger, result: "swapped" });
     this.log("info", `${name}: now serving version ${backend.manifest.version} (was ${current.manifest.version}, ${trigger})`);
     if (current.status === "ready") void retire(current.backend, this.log);
@@ -244,6 +246,17 @@ export class ModelRegistry {
       throw new ServingError("ERR_MODEL_UNAVAILABLE", state.status === "failed" ? `model '${name}' failed to load: ${state.error.message}` : `model '${name}' is still loading`);
     }
     return state.backend;
+  }
+
+  private setState(state: ModelState): void {
+    const version = `${state.manifest.name}@${state.manifest.version}`;
+    if (!this.since.has(version)) this.since.set(version, Date.now());
+    this.states.set(state.manifest.name, state);
+  }
+
+  /** Unix seconds at which this process first knew the model version. */
+  knownSince(manifest: ModelManifest): number {
+    return Math.floor((this.since.get(`${manifest.name}@${manifest.version}`) ?? Date.now()) / 1000);
   }
 
   list(): ModelState[] {

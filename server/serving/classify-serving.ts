@@ -65,6 +65,11 @@ export class ClassifyServing {
     if (texts.length > manifest.limits.maxInputsPerRequest) {
       throw new ServingError("ERR_TOO_MANY_INPUTS", `${texts.length} inputs in one request; model '${name}' accepts at most ${manifest.limits.maxInputsPerRequest}: split the list`);
     }
+    const blank = texts.findIndex((text) => text.trim().length === 0);
+    if (blank >= 0) {
+      // A blank text would still be classified (with confidence), escalated and billed: refuse it instead.
+      throw new ServingError("ERR_EMPTY_INPUT", `input ${blank} is empty or only white space: send text to classify, or leave it out`);
+    }
     const deadline = deadlineOf(caller, deadline_ms, this.deps.deadlines);
     const { tenant, signal } = caller;
     // A forced route asks for a particular server, and a canary is measured on its own answers: the cache serves neither.

@@ -65,7 +65,7 @@ describe("canary", () => {
     expect(started.status).toBe(200);
     expect(started.json).toMatchObject({ model: "email-spam", current_version: "1", candidate_version: "2", share: 0.5, requests: 0, agreement: null });
     const models = await fetch(`${server.url}/v1/models`, auth(KEYS.user)).then((r) => r.json() as Promise<any>);
-    expect(models.models[0]).toMatchObject({ version: "1", canary: { version: "2", share: 0.5 } });
+    expect(models.data[0]).toMatchObject({ version: "1", canary: { version: "2", share: 0.5 } });
 
     const versions = await traffic(200);
     const canaried = versions.filter((v) => v === "2").length;
@@ -112,7 +112,7 @@ describe("canary", () => {
     expect(gone.json.error.code).toBe("ERR_CANARY_NOT_FOUND");
     expect(new Set(await traffic(20))).toEqual(new Set(["2"]));
     const models = await fetch(`${server.url}/v1/models`, auth(KEYS.user)).then((r) => r.json() as Promise<any>);
-    expect(models.models[0].canary).toBeUndefined();
+    expect(models.data[0].canary).toBeUndefined();
   });
 
   it("shows a regressed candidate's disagreement, and rolls it back", async () => {

@@ -1,3 +1,4 @@
+import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningServer } from "../../server/http/start-server.js";
 import { loadEmailCorpus } from "../../training/data/email-corpus.js";
@@ -46,7 +47,7 @@ describe("POST /v1/classify", () => {
 
   it("reports truncation of inputs longer than the model's maximum", async () => {
     const models = (await (await fetch(`${server.url}/v1/models`)).json()) as any;
-    const maxTokens = models.models.find((m: { name: string }) => m.name === "email-spam").limits.max_tokens;
+    const maxTokens = models.data.find((m: { name: string }) => m.name === "email-spam").limits.max_tokens;
     const long = "cheap meds online now ".repeat(maxTokens);
     const r = await postJson(server, "/v1/classify", { model: "email-spam", input: [long, "short note"] });
     expect(r.json.results[0]).toMatchObject({ truncated: true, tokens: maxTokens });
@@ -91,7 +92,29 @@ describe("bad requests get a clear error and the server keeps serving", () => {
 describe("other endpoints", () => {
   it("GET /v1/models describes the served model", async () => {
     const models = (await (await fetch(`${server.url}/v1/models`)).json()) as any;
-    expect(models.models[0]).toMatchObject({ name: "email-spam", status: "ready", format: "onnx", labels: ["ham", "spam"], placement: { provider: "cpu" } });
+    expect(models.data[0]).toMatchObject({ name: "email-spam", status: "ready", format: "onnx", labels: ["ham", "spam"], placement: { provider: "cpu" } });
+  });
+
+  it("answers the official openai client's models.list() and models.retrieve()", async () => {
+    const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "not-checked", maxRetries: 0 });
+    const listed = [];
+    for await (const model of client.models.list()) listed.push(model);
+    expect(listed.map((m) => m.id)).toEqual(["email-spam"]);
+    const one = await client.models.retrieve("email-spam");
+    expect(one).toMatchObject({ id: "email-spam", object: "model", owned_by: "specialist-serve", version: "1", status: "ready" });
+    expect(one.created).toBeGreaterThan(1_700_000_000);
+    expect(one.created).toBeLessThanOrEqual(Date.now() / 1000);
+    await expect(client.models.retrieve("no-such-model")).rejects.toMatchObject({ status: 404 });
+  });
+
+  // Regression: a blank input was classified (spam at 0.92), escalated and billed.
+  it("refuses empty and white-space-only inputs with 400 ERR_EMPTY_INPUT, naming which", async () => {
+    for (const input of ["", "   \n\t ", ["a real email about lunch", " "]]) {
+      const r = await postJson(server, "/v1/classify", { model: "email-spam", input });
+      expect(r.status).toBe(400);
+      expect(r.json.error.code).toBe("ERR_EMPTY_INPUT");
+      expect(r.json.error.message).toMatch(Array.isArray(input) ? /input 1 is empty/ : /input 0 is empty/);
+    }
   });
 
   it("/healthz and /readyz", async () => {

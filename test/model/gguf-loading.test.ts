@@ -58,8 +58,8 @@ afterAll(async () => {
 
 describe("loading GGUF models", () => {
   it("serves a good file and reports each broken one with its cause, without stopping the others", async () => {
-    const models = (await (await fetch(`${server.url}/v1/models`)).json()) as { models: Array<{ name: string; status: string; error?: { message: string } }> };
-    const byName = new Map(models.models.map((m) => [m.name, m]));
+    const models = (await (await fetch(`${server.url}/v1/models`)).json()) as { data: Array<{ name: string; status: string; error?: { message: string } }> };
+    const byName = new Map(models.data.map((m) => [m.name, m]));
     expect(byName.get("good")?.status).toBe("ready");
     expect(byName.get("missing")).toMatchObject({ status: "failed", error: { message: expect.stringContaining("file not found") } });
     expect(byName.get("bad-vocab")).toMatchObject({ status: "failed", error: { message: expect.stringContaining("llama.cpp aborted") } });

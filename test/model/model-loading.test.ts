@@ -39,9 +39,9 @@ describe("model loading at start-up", () => {
   it("with exitOnLoadError false, serves the others and reports the failure per model", async () => {
     const server = await startServer(config({ exitOnLoadError: false }));
     try {
-      const models = (await (await fetch(`${server.url}/v1/models`)).json()) as { models: Array<{ name: string; status: string; error?: { code: string } }> };
-      expect(models.models.find((m) => m.name === "email-spam")?.status).toBe("ready");
-      expect(models.models.find((m) => m.name === "broken")).toMatchObject({ status: "failed", error: { code: "ERR_MODEL_LOAD_FAILED" } });
+      const models = (await (await fetch(`${server.url}/v1/models`)).json()) as { data: Array<{ name: string; status: string; error?: { code: string } }> };
+      expect(models.data.find((m) => m.name === "email-spam")?.status).toBe("ready");
+      expect(models.data.find((m) => m.name === "broken")).toMatchObject({ status: "failed", error: { code: "ERR_MODEL_LOAD_FAILED" } });
       const r = await postJson(server, "/v1/classify", { model: "broken", input: "x" });
       expect(r.status).toBe(503);
       expect(r.json.error.code).toBe("ERR_MODEL_UNAVAILABLE");

@@ -55,7 +55,7 @@ describe("model versions and reload", () => {
     expect((await classify(SURE)).json.version).toBe("2");
     expect((await fetch(`${server.url}/metrics`)).status).toBe(200);
     const models = await fetch(`${server.url}/v1/models`, auth(KEYS.user)).then((r) => r.json() as Promise<any>);
-    expect(models.models.find((m: { name: string }) => m.name === "email-spam").version).toBe("2");
+    expect(models.data.find((m: { name: string }) => m.name === "email-spam").version).toBe("2");
   });
 
   it("keeps the current version serving when the new one fails to load, or does not exist", async () => {

@@ -11,7 +11,7 @@ let repository: string;
 let golden: string;
 let server: RunningServer;
 
-const serving = async () => ((await fetch(`${server.url}/v1/models`).then((r) => r.json())) as any).models[0].version as string;
+const serving = async () => ((await fetch(`${server.url}/v1/models`).then((r) => r.json())) as any).data[0].version as string;
 const reloads = async (trigger: string, result: string) =>
   metricValue(await (await fetch(`${server.url}/metrics`)).text(), "specialist_model_reloads_total", `trigger="${trigger}"`, `result="${result}"`) ?? 0;
 const reload = (body: unknown) => postJson(server, "/admin/models/email-spam/reload", body);

@@ -36,7 +36,7 @@ afterAll(async () => {
 
 describe("replicas", () => {
   it("loads one copy per device and lists where each runs", async () => {
-    const models = ((await fetch(`${server.url}/v1/models`).then((r) => r.json())) as any).models;
+    const models = ((await fetch(`${server.url}/v1/models`).then((r) => r.json())) as any).data;
     const onnx = models.find((m: { name: string }) => m.name === "email-spam");
     expect(onnx.placement).toMatchObject({ provider: "cpu", device: "cpu,cpu", workers: 2 });
     expect(onnx.placement.replicas).toEqual([

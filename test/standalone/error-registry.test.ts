@@ -9,6 +9,7 @@ describe("error registry", () => {
       ERR_INVALID_JSON: 400,
       ERR_INVALID_REQUEST: 400,
       ERR_TOO_MANY_INPUTS: 400,
+      ERR_EMPTY_INPUT: 400,
       ERR_MODEL_CANNOT_GENERATE: 400,
       ERR_UNAUTHORIZED: 401,
       ERR_FORBIDDEN: 403,
