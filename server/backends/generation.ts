@@ -12,6 +12,11 @@ export interface GenerationRequest {
   stop?: string[];
   /** Output constrained by a grammar built from this JSON schema. */
   jsonSchema?: Record<string, unknown>;
+  /** Output constrained to any JSON object (OpenAI's `json_object`). */
+  jsonObject?: boolean;
+  /** OpenAI's penalties, -2…2: lower a token's logit once it has appeared (presence) and per time it has (frequency). */
+  presencePenalty?: number;
+  frequencyPenalty?: number;
 }
 
 export interface GenerationResult {

@@ -1,5 +1,9 @@
 import { z } from "zod";
 
+/** Limits on how many generations one request asks for: each takes a sequence of the model's context. */
+export const MAX_CHOICES = 4;
+export const MAX_PROMPTS = 16;
+
 /** Request fields shared by /v1/completions and /v1/chat/completions (OpenAI's names). */
 const Sampling = {
   model: z.string().min(1).max(200),
@@ -10,12 +14,19 @@ const Sampling = {
   seed: z.number().int().optional(),
   stop: z.union([z.string(), z.array(z.string()).max(4)]).optional(),
   stream: z.boolean().optional(),
-  n: z.literal(1).optional().describe("Only one choice is generated."),
+  n: z.number().int().min(1).max(MAX_CHOICES).optional().describe(`Choices per prompt, generated in parallel (at most ${MAX_CHOICES}).`),
+  presence_penalty: z.number().min(-2).max(2).optional(),
+  frequency_penalty: z.number().min(-2).max(2).optional(),
+  stream_options: z
+    .object({ include_usage: z.boolean().optional().describe("End the stream with a chunk holding the usage (and no choices).") })
+    .strict()
+    .optional(),
   user: z.string().optional(),
   deadline_ms: z.number().int().positive().optional(),
   response_format: z
     .union([
       z.object({ type: z.literal("text") }).strict(),
+      z.object({ type: z.literal("json_object") }).strict().describe("Any JSON object (a JSON grammar)."),
       z
         .object({
           type: z.literal("json_schema"),
@@ -26,7 +37,12 @@ const Sampling = {
     .optional(),
 };
 
-export const CompletionBody = z.object({ ...Sampling, prompt: z.string() }).strict();
+export const CompletionBody = z
+  .object({
+    ...Sampling,
+    prompt: z.union([z.string(), z.array(z.string()).min(1).max(MAX_PROMPTS)]).describe(`A prompt, or up to ${MAX_PROMPTS}: each gets n choices, indexed prompt × n + choice.`),
+  })
+  .strict();
 
 export const ChatCompletionBody = z
   .object({

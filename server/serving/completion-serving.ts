@@ -18,28 +18,44 @@ export interface CompletionServingDeps {
   deadlines: DeadlineSettings;
 }
 
-function generationRequest(body: CompletionRequest): GenerationRequest {
+/** The generations a request asks for: one per prompt (a chat is one), each to be made `n` times. */
+function generationRequests(body: CompletionRequest): GenerationRequest[] {
   const format = body.response_format;
-  return {
-    ...("prompt" in body ? { prompt: body.prompt } : { messages: body.messages }),
+  const base: GenerationRequest = {
     maxTokens: body.max_completion_tokens ?? body.max_tokens ?? 256,
     ...(body.temperature !== undefined ? { temperature: body.temperature } : {}),
     ...(body.top_p !== undefined ? { topP: body.top_p } : {}),
     ...(body.seed !== undefined ? { seed: body.seed } : {}),
     ...(body.stop !== undefined ? { stop: typeof body.stop === "string" ? [body.stop] : body.stop } : {}),
+    ...(body.presence_penalty !== undefined ? { presencePenalty: body.presence_penalty } : {}),
+    ...(body.frequency_penalty !== undefined ? { frequencyPenalty: body.frequency_penalty } : {}),
     ...(format?.type === "json_schema" ? { jsonSchema: format.json_schema.schema } : {}),
+    ...(format?.type === "json_object" ? { jsonObject: true } : {}),
   };
+  if (!("prompt" in body)) return [{ ...base, messages: body.messages }];
+  return (typeof body.prompt === "string" ? [body.prompt] : body.prompt).map((prompt) => ({ ...base, prompt }));
 }
+
+/** What the answer is checked against: the request's schema, or any object for `json_object`. */
+const ANY_OBJECT = { type: "object" };
+const schemaOf = (request: GenerationRequest) => request.jsonSchema ?? (request.jsonObject ? ANY_OBJECT : undefined);
 
 const finish = (result: GenerationResult): "stop" | "length" => (result.finishReason === "length" ? "length" : "stop");
 
-/** One generation, resolved and checked: the model exists, generates, and the schema compiles. */
+/** One choice as made: the specialist's generation, or the frontier's answer when the specialist's JSON failed. */
+interface Made {
+  result: GenerationResult;
+  frontier?: FrontierGeneration;
+}
+
+/** One request's generations, resolved and checked: the model exists, generates, and the schema compiles. */
 export class Generation<Chat extends boolean> {
   readonly id: string;
   readonly created = Math.floor(Date.now() / 1000);
   readonly model: string;
   readonly version: string;
-  private readonly request: GenerationRequest;
+  private readonly requests: GenerationRequest[];
+  private readonly n: number;
   private readonly deadline: number;
 
   constructor(
@@ -49,8 +65,10 @@ export class Generation<Chat extends boolean> {
     private readonly chat: Chat,
     private readonly caller: Caller,
   ) {
-    this.request = generationRequest(body);
-    if (this.request.jsonSchema) checkSchema(this.request.jsonSchema);
+    this.requests = generationRequests(body);
+    this.n = body.n ?? 1;
+    const schema = this.requests[0]!.jsonSchema;
+    if (schema) checkSchema(schema);
     // A generation without a deadline may take as long as the server allows.
     this.deadline = deadlineOf(caller, body.deadline_ms, deps.deadlines, deps.deadlines.maxRequestDeadlineMs);
     this.id = `${chat ? "chatcmpl" : "cmpl"}-${caller.requestId}`;
@@ -58,49 +76,92 @@ export class Generation<Chat extends boolean> {
     this.version = backend.manifest.version;
   }
 
+  /** Each generation `n` times, in OpenAI's choice order (prompt × n + choice). */
+  private jobs(): GenerationRequest[] {
+    return this.requests.flatMap((request) => Array.from({ length: this.n }, () => request));
+  }
+
+  /** OpenAI counts a prompt once however many choices it has; completions add up. */
+  private usage(made: Made[]) {
+    let prompt = 0;
+    let completion = 0;
+    made.forEach(({ result, frontier }, index) => {
+      const [input, output] = frontier?.usage ? [frontier.usage.inputTokens, frontier.usage.outputTokens] : [result.promptTokens, result.completionTokens];
+      if (index % this.n === 0) prompt += input;
+      completion += output;
+    });
+    return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+  }
+
+  private async makeOne(request: GenerationRequest): Promise<Made> {
+    const { signal, tenant, requestId } = this.caller;
+    const result = await this.backend.generate(request, { deadline: this.deadline, signal, ...(this.caller.priority ? { priority: this.caller.priority } : {}) });
+    const schema = schemaOf(request);
+    const invalid = schema && invalidOutput(result.text, schema);
+    if (!invalid) return { result };
+    const format = this.body.response_format;
+    const strict = format?.type === "json_schema" && format.json_schema.strict === true;
+    const frontier = await this.deps.escalateOutput({ backend: this.backend, request: { ...request, jsonSchema: schema }, strict, tenant, requestId, deadline: this.deadline, signal, invalid });
+    return { result: { ...result, text: frontier.text, finishReason: "stop" }, frontier };
+  }
+
   /** The whole answer; JSON that fails its schema is asked of the frontier, per the model's policy. */
   async complete(): Promise<Completion<Chat>> {
-    const { signal, tenant, requestId } = this.caller;
-    const result = await this.backend.generate(this.request, { deadline: this.deadline, signal, ...(this.caller.priority ? { priority: this.caller.priority } : {}) });
-    const invalid = this.request.jsonSchema && invalidOutput(result.text, this.request.jsonSchema);
-    let frontier: FrontierGeneration | undefined;
-    let final = result;
-    if (invalid) {
-      const body = this.body;
-      const strict = body.response_format?.type === "json_schema" && body.response_format.json_schema.strict === true;
-      const request = { ...this.request, jsonSchema: this.request.jsonSchema! };
-      frontier = await this.deps.escalateOutput({ backend: this.backend, request, strict, tenant, requestId, deadline: this.deadline, signal, invalid });
-      final = { ...result, text: frontier.text, finishReason: "stop" };
-    }
-    const [input, output] = frontier?.usage ? [frontier.usage.inputTokens, frontier.usage.outputTokens] : [final.promptTokens, final.completionTokens];
-    const usage = { prompt_tokens: input, completion_tokens: output, total_tokens: input + output };
-    const provenance = frontier
+    const made = await Promise.all(this.jobs().map((request) => this.makeOne(request)));
+    const escalated = made.find((m) => m.frontier)?.frontier;
+    const provenance = escalated
       ? {
           served_by: "frontier" as const,
           version: this.version,
-          escalation: { reason: "output_invalid" as const, provider: frontier.provider, frontier_model: frontier.frontierModel, cost_usd: frontier.costUsd, latency_ms: frontier.latencyMs },
+          escalation: { reason: "output_invalid" as const, provider: escalated.provider, frontier_model: escalated.frontierModel, cost_usd: escalated.costUsd, latency_ms: escalated.latencyMs },
         }
       : { served_by: "specialist" as const, version: this.version };
-    const common = { id: this.id, created: this.created, model: this.model, usage, ...provenance };
+    const common = { id: this.id, created: this.created, model: this.model, usage: this.usage(made), ...provenance };
     const completion: Completion<true> | Completion<false> = this.chat
-      ? { ...common, object: "chat.completion", choices: [{ index: 0, message: { role: "assistant", content: final.text }, finish_reason: finish(final) }] }
-      : { ...common, object: "text_completion", choices: [{ index: 0, text: final.text, finish_reason: finish(final), logprobs: null }] };
+      ? { ...common, object: "chat.completion", choices: made.map(({ result }, index) => ({ index, message: { role: "assistant" as const, content: result.text }, finish_reason: finish(result) })) }
+      : { ...common, object: "text_completion", choices: made.map(({ result }, index) => ({ index, text: result.text, finish_reason: finish(result), logprobs: null })) };
     return completion as Completion<Chat>;
   }
 
   /**
-   * The answer as OpenAI's chunks, ending with one that carries the finish reason. What was streamed cannot be
-   * taken back or replaced by a frontier answer: JSON that fails its schema ends the stream with the 422's error.
+   * The answers as OpenAI's chunks (each with its choice's index), each choice ending with one that carries its
+   * finish reason; with `stream_options.include_usage`, a last chunk with the usage and no choices. What was
+   * streamed cannot be taken back or replaced by a frontier answer: JSON that fails its schema ends the stream with
+   * the 422's error, and stops the other choices.
    */
   async stream(onChunk: (chunk: unknown) => void): Promise<void> {
-    const chunk = (delta: string | undefined, finishReason: string | null) =>
+    const withUsage = this.body.stream_options?.include_usage === true;
+    const head = { id: this.id, object: this.chat ? "chat.completion.chunk" : "text_completion", created: this.created, model: this.model };
+    const choice = (index: number, delta: string | undefined, finishReason: string | null) =>
       this.chat
-        ? { id: this.id, object: "chat.completion.chunk", created: this.created, model: this.model, choices: [{ index: 0, delta: delta === undefined ? {} : { role: "assistant", content: delta }, finish_reason: finishReason }] }
-        : { id: this.id, object: "text_completion", created: this.created, model: this.model, choices: [{ index: 0, text: delta ?? "", finish_reason: finishReason, logprobs: null }] };
-    const result = await this.backend.generate(this.request, { deadline: this.deadline, signal: this.caller.signal, onText: (text) => onChunk(chunk(text, null)) });
-    const invalid = this.request.jsonSchema && invalidOutput(result.text, this.request.jsonSchema);
-    if (invalid) throw invalid;
-    onChunk(chunk(undefined, finish(result)));
+        ? { index, delta: delta === undefined ? {} : { role: "assistant", content: delta }, finish_reason: finishReason }
+        : { index, text: delta ?? "", finish_reason: finishReason, logprobs: null };
+    let failed = false;
+    const emit = (choices: unknown[], usage?: unknown) => {
+      if (!failed) onChunk({ ...head, choices, ...(withUsage ? { usage: usage ?? null } : {}) });
+    };
+    const stop = new AbortController();
+    const signal = AbortSignal.any([this.caller.signal, stop.signal]);
+    const settled = await Promise.allSettled(
+      this.jobs().map(async (request, index) => {
+        const result = await this.backend.generate(request, { deadline: this.deadline, signal, onText: (text) => emit([choice(index, text, null)]) });
+        const schema = schemaOf(request);
+        const invalid = schema && invalidOutput(result.text, schema);
+        if (invalid) {
+          failed = true; // nothing more is sent: the error event ends the stream
+          stop.abort();
+          throw invalid;
+        }
+        emit([choice(index, undefined, finish(result))]);
+        return { result };
+      }),
+    );
+    const rejected = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+    if (rejected) {
+      failed = true;
+      throw rejected.reason;
+    }
+    if (withUsage) emit([], this.usage(settled.map((s) => (s as PromiseFulfilledResult<Made>).value)));
   }
 }
 

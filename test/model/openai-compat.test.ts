@@ -102,6 +102,70 @@ describe("OpenAI-compatible generation", () => {
     expect((await generated()) - tokensBefore).toBeLessThan(400);
   });
 
+  it("makes n choices per prompt, for each prompt of a prompt array, in OpenAI's order", async () => {
+    const prompts = ["Email:\nWin a FREE prize now!\nLabel:", "Email:\nMinutes of the build meeting attached.\nLabel:"];
+    const r = await client.completions.create({ model: MODEL, prompt: prompts, n: 2, max_tokens: 3, temperature: 0 });
+    expect(r.choices.map((c) => c.index)).toEqual([0, 1, 2, 3]);
+    // Greedy: both choices of a prompt agree, each alone gives the same text.
+    const alone = await Promise.all(prompts.map((prompt) => client.completions.create({ model: MODEL, prompt, max_tokens: 3, temperature: 0 })));
+    expect(r.choices.map((c) => c.text)).toEqual([alone[0]!.choices[0]!.text, alone[0]!.choices[0]!.text, alone[1]!.choices[0]!.text, alone[1]!.choices[0]!.text]);
+    // A prompt is counted once, however many choices it has.
+    expect(r.usage!.prompt_tokens).toBe(alone[0]!.usage!.prompt_tokens + alone[1]!.usage!.prompt_tokens);
+    expect(r.usage!.completion_tokens).toBe(2 * (alone[0]!.usage!.completion_tokens + alone[1]!.usage!.completion_tokens));
+    const tooMany = await postJson(server, "/v1/completions", { model: MODEL, prompt: "x", n: 5 });
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.json.error.message).toMatch(/n/);
+  });
+
+  it("streams n choices by index and ends with the usage when stream_options.include_usage", async () => {
+    const stream = await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "Write a line." }], n: 2, max_tokens: 6, seed: 3, stream: true, stream_options: { include_usage: true } });
+    const finished = new Set<number>();
+    let usage: OpenAI.CompletionUsage | null | undefined;
+    let last: OpenAI.Chat.Completions.ChatCompletionChunk | undefined;
+    for await (const chunk of stream) {
+      for (const c of chunk.choices) if (c.finish_reason) finished.add(c.index);
+      usage = chunk.usage;
+      last = chunk;
+    }
+    expect([...finished].sort()).toEqual([0, 1]);
+    expect(last!.choices).toEqual([]);
+    expect(usage!.completion_tokens).toBeGreaterThan(0);
+    expect(usage!.completion_tokens).toBeLessThanOrEqual(12);
+    expect(usage!.total_tokens).toBe(usage!.prompt_tokens + usage!.completion_tokens);
+  });
+
+  it("holds response_format json_object to JSON: a JSON object, or 422 when max_tokens cuts it", async () => {
+    // Streamed, the text shows before the verdict: the grammar starts an object where the model alone says " spam".
+    const stream = await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "hi" }], max_tokens: 20, response_format: { type: "json_object" }, stream: true });
+    let text = "";
+    let error: Error | undefined;
+    try {
+      for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? "";
+    } catch (e) {
+      error = e as Error;
+    }
+    expect(text.trimStart()).toMatch(/^\{"/);
+    if (error) expect(error.message).toMatch(/not complete JSON/);
+    else expect(JSON.parse(text)).toBeTypeOf("object");
+  });
+
+  it("applies presence and frequency penalties: a greedy answer repeats itself less", async () => {
+    const ask = (penalty: number) =>
+      client.completions.create({ model: MODEL, prompt: "Email:\nHello there\nLabel:", max_tokens: 12, temperature: 0, presence_penalty: penalty, frequency_penalty: penalty });
+    // The longest run of one word said again and again.
+    const longestRun = (text: string) => {
+      const words = text.split(" ").filter(Boolean);
+      let best = 0;
+      for (let i = 0, run = 0; i < words.length; i++) best = Math.max(best, (run = i > 0 && words[i] === words[i - 1] ? run + 1 : 1));
+      return best;
+    };
+    const plain = longestRun((await ask(0)).choices[0]!.text);
+    expect(plain).toBeGreaterThan(2);
+    expect(longestRun((await ask(2)).choices[0]!.text)).toBeLessThan(plain);
+    const out = await postJson(server, "/v1/completions", { model: MODEL, prompt: "x", presence_penalty: 3 });
+    expect(out.status).toBe(400);
+  });
+
   it("refuses generation on a classification-only model, and a prompt that does not fit the context", async () => {
     const onnx = await postJson(server, "/v1/chat/completions", { model: "email-spam", messages: [{ role: "user", content: "hi" }] });
     expect(onnx.status).toBe(400);

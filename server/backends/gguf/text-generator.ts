@@ -26,6 +26,10 @@ export function createTextGenerator(llama: Llama, model: LlamaModel, contextSize
     return grammar;
   };
 
+  let jsonGrammar: Promise<LlamaGrammar> | undefined;
+  const grammarOf = (request: GenerationRequest) =>
+    request.jsonSchema ? grammarFor(request.jsonSchema) : request.jsonObject ? (jsonGrammar ??= llama.getGrammarFor("json")) : undefined;
+
   const promptOf = (request: GenerationRequest) => request.prompt ?? chatPrompt(request.messages ?? []);
 
   return {
@@ -44,7 +48,8 @@ export function createTextGenerator(llama: Llama, model: LlamaModel, contextSize
     async generateOn(sequence: LlamaContextSequence, request: GenerationRequest, options: GenerationOptions, promptTokens: number): Promise<GenerationResult> {
       await sequence.clearHistory();
       const prompt = promptOf(request);
-      const grammar = request.jsonSchema ? await grammarFor(request.jsonSchema) : undefined;
+      const grammar = await grammarOf(request);
+      const penalised = request.presencePenalty !== undefined || request.frequencyPenalty !== undefined;
       const remaining = Math.max(1, Math.ceil(options.deadline - performance.now()));
       const signal = AbortSignal.any([AbortSignal.timeout(remaining), ...(options.signal ? [options.signal] : [])]);
       const stop = [...(request.stop ?? []), ...(request.messages ? ["\nUser:", "\nSystem:"] : [])];
@@ -58,6 +63,10 @@ export function createTextGenerator(llama: Llama, model: LlamaModel, contextSize
           ...(request.seed !== undefined ? { seed: request.seed } : {}),
           ...(stop.length > 0 ? { customStopTriggers: stop } : {}),
           ...(grammar ? { grammar } : {}),
+          // OpenAI's penalties only: no multiplicative repeat penalty (node-llama-cpp's default 1.1), over the whole answer.
+          ...(penalised
+            ? { repeatPenalty: { penalty: 1, lastTokens: request.maxTokens, presencePenalty: request.presencePenalty ?? 0, frequencyPenalty: request.frequencyPenalty ?? 0 } }
+            : {}),
           signal,
           stopOnAbortSignal: true,
           onToken: (tokens) => (completionTokens += tokens.length),
