@@ -47,7 +47,20 @@ export const CompletionBody = z
 export const ChatCompletionBody = z
   .object({
     ...Sampling,
-    messages: z.array(z.object({ role: z.enum(["system", "user", "assistant"]), content: z.string() }).strict()).min(1),
+    messages: z
+      .array(
+        z
+          .object({
+            role: z.enum(["developer", "system", "user", "assistant"]).describe("developer is OpenAI's newer name for system, and is read as one."),
+            content: z.union([
+              z.string(),
+              z.array(z.object({ type: z.literal("text"), text: z.string() }).strict()).describe("Text parts, read as one text (one per line)."),
+            ]),
+            name: z.string().optional(),
+          })
+          .strict(),
+      )
+      .min(1),
   })
   .strict();
 

@@ -32,7 +32,13 @@ function generationRequests(body: CompletionRequest): GenerationRequest[] {
     ...(format?.type === "json_schema" ? { jsonSchema: format.json_schema.schema } : {}),
     ...(format?.type === "json_object" ? { jsonObject: true } : {}),
   };
-  if (!("prompt" in body)) return [{ ...base, messages: body.messages }];
+  if (!("prompt" in body)) {
+    const messages = body.messages.map(({ role, content }) => ({
+      role: role === "developer" ? ("system" as const) : role,
+      content: typeof content === "string" ? content : content.map((part) => part.text).join("\n"),
+    }));
+    return [{ ...base, messages }];
+  }
   return (typeof body.prompt === "string" ? [body.prompt] : body.prompt).map((prompt) => ({ ...base, prompt }));
 }
 

@@ -166,6 +166,30 @@ describe("OpenAI-compatible generation", () => {
     expect(out.status).toBe(400);
   });
 
+  it("reads content parts and the developer role as text and a system message", async () => {
+    const plain = await client.chat.completions.create({
+      model: MODEL,
+      messages: [{ role: "system", content: "Label emails." }, { role: "user", content: "Email:\nFree money\nLabel:" }],
+      max_tokens: 4,
+      temperature: 0,
+    });
+    const parts = await client.chat.completions.create({
+      model: MODEL,
+      messages: [{ role: "developer", content: "Label emails." }, { role: "user", content: [{ type: "text", text: "Email:" }, { type: "text", text: "Free money\nLabel:" }] }],
+      max_tokens: 4,
+      temperature: 0,
+    });
+    expect(parts.choices[0]!.message.content).toBe(plain.choices[0]!.message.content);
+    expect(parts.usage!.prompt_tokens).toBe(plain.usage!.prompt_tokens);
+  });
+
+  it("names a parameter it does not take in the 400", async () => {
+    const r = await postJson(server, "/v1/chat/completions", { model: MODEL, messages: [{ role: "user", content: "hi" }], logit_bias: { "1": 5 } });
+    expect(r.status).toBe(400);
+    expect(r.json.error.code).toBe("ERR_INVALID_REQUEST");
+    expect(r.json.error.message).toContain("logit_bias");
+  });
+
   it("refuses generation on a classification-only model, and a prompt that does not fit the context", async () => {
     const onnx = await postJson(server, "/v1/chat/completions", { model: "email-spam", messages: [{ role: "user", content: "hi" }] });
     expect(onnx.status).toBe(400);
