@@ -20,6 +20,8 @@ export interface CascadeInput {
   deadline: number;
   signal: AbortSignal;
   route: Route;
+  /** Whether answers may come from (and go to) the semantic cache: not for a forced route or a canary's share. */
+  cacheable: boolean;
 }
 
 /** What the cascade did with one answer of the specialist. */
@@ -70,7 +72,7 @@ export class ClassificationCascade {
 
     const { semantic } = this.deps;
     const tenant = input.tenant.id;
-    const keys = decisions.map((d, i) => (d.escalate ? semantic.keyFor(manifest, input.texts[i]!) : undefined));
+    const keys = decisions.map((d, i) => (d.escalate && input.cacheable ? semantic.keyFor(manifest, input.texts[i]!) : undefined));
     const reused = keys.map((key) => (key ? semantic.lookup(tenant, manifest, key) : undefined));
     const escalations = await Promise.all(
       decisions.map((d, i) =>

@@ -84,7 +84,7 @@ export class ClassifyServing {
       const { backend, result: specialist } = await classifyRouted(routed, missing, { deadline, signal, ...(caller.priority ? { priority: caller.priority } : {}) });
       manifest = backend.manifest;
       timings = specialist;
-      const outcomes = await this.deps.cascade.apply({ backend, texts: missing, outputs: specialist.outputs, tenant, requestId: caller.requestId, deadline, signal, route });
+      const outcomes = await this.deps.cascade.apply({ backend, texts: missing, outputs: specialist.outputs, tenant, requestId: caller.requestId, deadline, signal, route, cacheable: cached });
       fresh = specialist.outputs.map((output, k) => {
         const outcome = outcomes[k]!;
         metrics.predictions.inc({ model: manifest.name, label: output.label, confident: outcome.decision.below ? "false" : "true" });

@@ -51,6 +51,12 @@ describe("semantic cache", () => {
     expect(frontier.seen).toHaveLength(1);
   });
 
+  it("is bypassed by a forced frontier route, which asks the frontier itself", async () => {
+    const r = await postJson(server, "/v1/classify", { model: "email-spam", input: UNSURE.replace("Bob", "Eve"), route: "frontier" }, { headers: { authorization: "Bearer key-a" } });
+    expect(r.json.results[0]).toMatchObject({ served_by: "frontier", escalated: true });
+    expect(frontier.seen).toHaveLength(1);
+  });
+
   it("never answers another tenant with one tenant's frontier answers", async () => {
     const r = await classify(UNSURE.replace("Bob", "Kim"), "key-b");
     expect(r.json.results[0].served_by).toBe("frontier");
