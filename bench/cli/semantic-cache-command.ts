@@ -2,10 +2,9 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import type { Command } from "commander";
 import { readManifest } from "../../server/models/manifest-validation.js";
-import { loadSplits } from "../../training/data/load-splits.js";
+import { loadModelCorpusSplits } from "../../training/data/evaluation-examples.js";
 import { predictWithModelFolder } from "../../training/evaluation/evaluate-model.js";
 import type { TrainingMetrics } from "../../training/model-folder/training-metrics.js";
-import { DEFAULT_TRAIN_OPTIONS } from "../../training/train-specialist.js";
 import { escalatedMask, negationPairHits, replayArm, replayStream, type ArmResult } from "../semantic-cache/run-semantic-cache-bench.js";
 
 interface SemanticCacheBenchFlags {
@@ -36,8 +35,7 @@ export function registerSemanticCacheBench(bench: Command): void {
       const calibration = manifest.semanticCache;
       if (!calibration) throw new Error(`${flags.model} has no semanticCache block: run specialist calibrate-cache ${flags.model} first`);
       const metrics = JSON.parse(await readFile(join(dir, "metrics.json"), "utf8")) as TrainingMetrics;
-      const protocol = metrics.data.protocol as "random" | "temporal";
-      const splits = await loadSplits({ kind: "email", protocol }, { ...DEFAULT_TRAIN_OPTIONS, seed: metrics.training.seed });
+      const { splits } = await loadModelCorpusSplits(`email:${metrics.data.protocol}`, dir, metrics.training.seed);
       const stream = replayStream(splits.test, flags.seed);
       const kinds = stream.reduce<Record<string, number>>((n, item) => ({ ...n, [item.kind]: (n[item.kind] ?? 0) + 1 }), {});
       console.log(`${flags.model}@${manifest.version}: threshold similarity ≥ ${calibration.similarity.toFixed(4)} (chosen on ${calibration.calibratedOn}); stream of ${stream.length} texts: ${JSON.stringify(kinds)}`);

@@ -1,6 +1,7 @@
 import { performance } from "node:perf_hooks";
 import { Registry } from "prom-client";
 import { normaliseInput } from "../../server/cache/response-cache.js";
+import { cosine } from "../../server/cache/lexical-vector.js";
 import { SemanticCache } from "../../server/cache/semantic-cache.js";
 import { isSemanticHit, semanticKey, similarity } from "../../server/cache/semantic-match.js";
 import { wilsonUpper } from "../../server/cache/similarity-threshold.js";
@@ -27,14 +28,17 @@ export function replayStream(test: readonly LabelledExample[], seed: number): St
   const rng = createRng(seed);
   const originals: StreamItem[] = shuffleInPlace([...test], rng).map((e) => ({ text: e.text, label: e.label, kind: "original" }));
   const stream: StreamItem[] = [...originals];
+  const sources = new Map<StreamItem, StreamItem>();
   originals.forEach((original, i) => {
     const variants: StreamItem[] = [];
     if (i % 2 === 0) {
       const reordered = reorderLines(original.text, rng);
       const renamed = changeNamesAndNumbers(original.text, rng);
-      const pick = rng() < 0.5 ? (reordered ? ["reordered", reordered] : undefined) : renamed ? ["renamed", renamed] : undefined;
-      const chosen = pick ?? (reordered ? ["reordered", reordered] : renamed ? ["renamed", renamed] : undefined);
-      if (chosen) variants.push({ text: chosen[1]!, label: original.label, kind: chosen[0] as "reordered" | "renamed" });
+      const options = [reordered && { kind: "reordered" as const, text: reordered }, renamed && { kind: "renamed" as const, text: renamed }];
+      // One of the two at random; the other when the first cannot be made.
+      const first = rng() < 0.5 ? 0 : 1;
+      const chosen = options[first] || options[1 - first];
+      if (chosen) variants.push({ ...chosen, label: original.label });
     }
     if (i % 4 === 0) {
       const negated = negate(original.text);
@@ -43,13 +47,12 @@ export function replayStream(test: readonly LabelledExample[], seed: number): St
     for (const variant of variants) {
       // Somewhere after the original, so the original's answer can be there to reuse.
       const from = stream.indexOf(original);
-      const at = from + 1 + Math.floor(rng() * (stream.length - from));
-      stream.splice(at, 0, { ...variant, of: -1 - i });
+      stream.splice(from + 1 + Math.floor(rng() * (stream.length - from)), 0, variant);
+      sources.set(variant, original);
     }
   });
-  // Resolve each variant's original to its final position.
   const position = new Map(stream.map((item, at) => [item, at]));
-  return stream.map((item) => (item.of === undefined ? item : { ...item, of: position.get(originals[-1 - item.of]!)! }));
+  return stream.map((item) => (sources.has(item) ? { ...item, of: position.get(sources.get(item)!)! } : item));
 }
 
 export interface ArmResult {
@@ -67,7 +70,6 @@ export interface ArmResult {
   negatedHits: number;
   hitsByKind: Record<string, number>;
   lookupMs: { p50: number; p99: number; max: number };
-  entriesAtEnd: number;
 }
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
@@ -129,7 +131,6 @@ export function replayArm(arm: string, stream: readonly StreamItem[], needsFront
     negatedHits,
     hitsByKind,
     lookupMs: { p50: percentile(times, 50), p99: percentile(times, 99), max: times.at(-1) ?? 0 },
-    entriesAtEnd: frontierCalls,
   };
 }
 
@@ -145,7 +146,7 @@ export function negationPairHits(stream: readonly StreamItem[], threshold: numbe
     const original = semanticKey(stream[item.of]!.text);
     if (isSemanticHit(similarity(query, original), threshold)) hits++;
     // How close they are in words alone: what a cache without the negation rule would compare.
-    closest = Math.max(closest, similarity({ ...query, negations: "" }, { ...original, negations: "" })!);
+    closest = Math.max(closest, cosine(query.vector, original.vector));
   }
   return { pairs, hits, closest };
 }

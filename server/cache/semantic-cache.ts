@@ -1,6 +1,7 @@
 import { LRUCache } from "lru-cache";
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { ModelManifest } from "../models/manifest.js";
+import { cosine } from "./lexical-vector.js";
 import { isSemanticHit, semanticKey, similarity, type SemanticKey } from "./semantic-match.js";
 
 /** A frontier answer kept for the texts close to the one it answered. */
@@ -79,7 +80,8 @@ export class SemanticCache {
       if (entry.expires <= now) continue;
       const s = similarity(key, entry.key);
       if (s === undefined) {
-        negation ||= isSemanticHit(similarity({ ...key, negations: "" }, { ...entry.key, negations: "" }), threshold);
+        // Close enough in words alone, kept apart by the negation rule: counted, so the rule's effect shows.
+        negation ||= cosine(key.vector, entry.key.vector) >= threshold;
         continue;
       }
       if (s > bestSimilarity) {

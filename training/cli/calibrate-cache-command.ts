@@ -5,9 +5,7 @@ import { ServingError } from "../../server/errors/registry.js";
 import type { LabelledExample } from "../../server/evaluation/example.js";
 import { readLabelledFile } from "../../server/evaluation/labelled-file.js";
 import { calibrateSemanticCache } from "../calibration/semantic-calibration.js";
-import { loadSplits } from "../data/load-splits.js";
-import type { TrainingMetrics } from "../model-folder/training-metrics.js";
-import { DEFAULT_TRAIN_OPTIONS } from "../train-specialist.js";
+import { loadModelCorpusSplits } from "../data/evaluation-examples.js";
 
 interface CalibrateFlags {
   repository: string;
@@ -21,11 +19,7 @@ interface CalibrateFlags {
 /** Calibration data: a labelled file, or the corpus's train and validation splits (the test split only reports). */
 async function calibrationExamples(flags: CalibrateFlags, modelDir: string): Promise<{ examples: LabelledExample[]; name: string }> {
   if (flags.data) return { examples: await readLabelledFile(flags.data, { textField: flags.textField, labelField: flags.labelField }), name: flags.data };
-  const match = /^email:(random|temporal)$/.exec(flags.corpus ?? "");
-  if (!match) throw new InvalidArgumentError("give --data <file> or --corpus email:random|email:temporal");
-  const metrics = JSON.parse(await readFile(join(modelDir, "metrics.json"), "utf8").catch(() => "{}")) as Partial<TrainingMetrics>;
-  const seed = metrics.training?.seed ?? DEFAULT_TRAIN_OPTIONS.seed;
-  const splits = await loadSplits({ kind: "email", protocol: match[1] as "random" | "temporal" }, { ...DEFAULT_TRAIN_OPTIONS, seed });
+  const { splits, seed } = await loadModelCorpusSplits(flags.corpus, modelDir);
   return { examples: [...splits.train, ...splits.validation], name: `${flags.corpus} train+validation splits (seed ${seed})` };
 }
 
