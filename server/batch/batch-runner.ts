@@ -13,6 +13,8 @@ import type { LineAppender } from "./jsonl-file.js";
 const now = () => Math.floor(Date.now() / 1000);
 /** Progress is written to the store at most this often while a job runs (and always at its end). */
 const PROGRESS_EVERY_MS = 1_000;
+/** Open jobs are looked for this often: in a fleet, those whose replica stopped are adopted. */
+const ADOPT_EVERY_MS = 15_000;
 
 export interface RunnerDeps {
   store: BatchStore;
@@ -32,11 +34,21 @@ export class BatchRunner {
   private active: { id: string; stop: boolean } | undefined;
   private stopping = false;
   private loop: Promise<void> | undefined;
+  private adopter: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: RunnerDeps) {}
 
   async start(): Promise<void> {
-    for (const batch of await this.deps.store.openBatches()) this.queue.push(batch.id);
+    await this.adopt();
+    this.adopter = setInterval(() => void this.adopt().catch(() => undefined), ADOPT_EVERY_MS);
+    this.adopter.unref();
+  }
+
+  /** Queues the open jobs this runner is to run (all of them, or in a fleet its own and those of stopped replicas). */
+  private async adopt(): Promise<void> {
+    for (const batch of await this.deps.store.openBatches()) {
+      if (this.active?.id !== batch.id && !this.queue.includes(batch.id)) this.queue.push(batch.id);
+    }
     this.kick();
   }
 
@@ -55,6 +67,7 @@ export class BatchRunner {
   /** Stops after the lines in flight; jobs stay open and resume at the next start. */
   async stop(): Promise<void> {
     this.stopping = true;
+    clearInterval(this.adopter);
     if (this.active) this.active.stop = true;
     await this.loop;
   }
@@ -91,7 +104,7 @@ export class BatchRunner {
       return;
     }
 
-    const active = (this.active = { id: batch.id, stop: false });
+    const active: { id: string; stop: boolean } = (this.active = { id: batch.id, stop: false });
     const output = batch.outputFileId!;
     const errorFile = batch.errorFileId;
     const answered = answeredFrom(await files.completeLines(output), errorFile ? await files.completeLines(errorFile) : []);
@@ -121,7 +134,13 @@ export class BatchRunner {
         onProgress: (counts) => {
           if (performance.now() - lastProgress < PROGRESS_EVERY_MS) return;
           lastProgress = performance.now();
-          void store.updateBatch(batch.id, counts).catch(() => undefined);
+          // In a fleet the cancel may have reached another replica: the stored status says so.
+          void store
+            .updateBatch(batch.id, counts)
+            .then((stored) => {
+              if (stored.status === "cancelling") active.stop = true;
+            })
+            .catch(() => undefined);
         },
       });
       await store.updateBatch(batch.id, { completed: result.completed, failed: result.failed });

@@ -4,6 +4,7 @@ import { BatchingSettings, Device, EscalationPolicy, InputLimits, Replicas } fro
 import { overridable } from "./overridable.js";
 import { AuthSettings, CacheSettings, EscalationSettings, LedgerSettings } from "./escalation-schema.js";
 import { BatchSettings } from "./batch-schema.js";
+import { StateSettings } from "./state-schema.js";
 
 /** The optional evaluation gate of a reload, a canary start or a watched new version. */
 export const ReloadGateSettings = z
@@ -115,6 +116,7 @@ export const ServerConfig = z
     ledger: LedgerSettings.default(LedgerSettings.parse({})),
     cache: CacheSettings.default(CacheSettings.parse({})),
     batch: BatchSettings.default(BatchSettings.parse({})),
+    state: StateSettings.default(StateSettings.parse({})),
   })
   .strict()
   .superRefine((config, ctx) => {

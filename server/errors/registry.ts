@@ -29,6 +29,7 @@ export const ERRORS = {
   ERR_INTERNAL: { status: 500, summary: "An unexpected error; the server keeps serving." },
   ERR_WORKER_FAILED: { status: 503, summary: "The inference worker failed while running this batch; it is being replaced." },
   ERR_MODEL_UNAVAILABLE: { status: 503, summary: "The model is not loaded or failed to load." },
+  ERR_STATE_UNAVAILABLE: { status: 503, summary: "The shared state store (PostgreSQL or Redis) cannot be reached; retry shortly." },
   ERR_SHUTTING_DOWN: { status: 503, summary: "The server is shutting down and accepts no new requests." },
   ERR_DEADLINE_EXCEEDED: { status: 504, summary: "The request's deadline passed before it was answered." },
   // Start-up and command-line failures: never sent over HTTP, but listed so every code lives here.

@@ -1,7 +1,7 @@
 import type { Tenant } from "../auth/tenants.js";
 import type { ClassificationOutput, ModelBackend } from "../backends/backend.js";
 import type { SemanticCache, SemanticHit } from "../cache/semantic-cache.js";
-import type { Ledger } from "../ledger/ledger.js";
+import type { LedgerStore } from "../ledger/ledger-store.js";
 import type { EscalationMetrics } from "../metrics/escalation-metrics.js";
 import { decide, type InputDecision, type Route } from "./confidence-policy.js";
 import { hashInput, type EscalationService } from "./escalation-service.js";
@@ -41,7 +41,7 @@ export interface CascadeDeps {
   shadow: ShadowSampler;
   prompts: FrontierPromptCache;
   semantic: SemanticCache;
-  ledger: Ledger;
+  ledger: LedgerStore;
   metrics: EscalationMetrics;
   storeInputs: boolean;
 }
@@ -92,7 +92,7 @@ export class ClassificationCascade {
     );
 
     const pricePerToken = this.deps.escalation.inputPricePerToken(manifest);
-    return decisions.map((decision, i) => {
+    return Promise.all(decisions.map(async (decision, i) => {
       const output = input.outputs[i]!;
       if (!decision.below && pricePerToken !== undefined) this.deps.metrics.costAvoided.inc({ model: manifest.name }, output.tokens * pricePerToken);
       const escalation = escalations[i];
@@ -100,7 +100,7 @@ export class ClassificationCascade {
       const key = keys[i];
       if (answered && key) semantic.remember(tenant, manifest, key, { label: answered.label, provider: answered.provider, model: answered.model });
       const hit = reused[i];
-      const reviewId = decision.review ? this.queueReview(input, i, answered?.label ?? hit?.answer.label ?? null) : undefined;
+      const reviewId = decision.review ? await this.queueReview(input, i, answered?.label ?? hit?.answer.label ?? null) : undefined;
       return {
         decision,
         ...(escalation ? { escalation } : {}),
@@ -108,14 +108,14 @@ export class ClassificationCascade {
         degraded: decision.escalate && !answered && !hit,
         ...(reviewId !== undefined ? { reviewId } : {}),
       };
-    });
+    }));
   }
 
-  private queueReview(input: CascadeInput, i: number, frontierLabel: string | null): number | undefined {
+  private async queueReview(input: CascadeInput, i: number, frontierLabel: string | null): Promise<number | undefined> {
     const { manifest } = input.backend;
     const output = input.outputs[i]!;
     try {
-      const id = this.deps.ledger.addReview({
+      const id = await this.deps.ledger.addReview({
         time: new Date().toISOString(),
         tenant: input.tenant.id,
         model: manifest.name,

@@ -1,7 +1,7 @@
 import type { EscalationSettings, ProviderSettings } from "../config/escalation-schema.js";
 import { ServingError } from "../errors/registry.js";
 import type { EscalationMetrics } from "../metrics/escalation-metrics.js";
-import type { ServingState } from "../state/embedded-state.js";
+import type { ServingState } from "../state/serving-state.js";
 import { EscalationService } from "./escalation-service.js";
 import type { EscalationLog } from "./escalation-types.js";
 import { priceBook } from "./price-table.js";
@@ -27,5 +27,5 @@ export function createEscalation(
     providers.set(name, { provider: createProvider(name, provider, options.env), settings: provider });
   }
   if (providers.size === 0) options.log("info", "no frontier provider configured: inputs below threshold are answered by the specialist, flagged degraded");
-  return new EscalationService({ settings, providers, prices, book: state.book, limiter: state.limiter, ledger: state.ledger, metrics, storeInputs: options.storeInputs, log: options.log });
+  return new EscalationService({ settings, providers, prices, book: state.book, limiter: state.limiter, killSwitch: state.killSwitch, breakers: state.breakers, ledger: state.ledger, metrics, storeInputs: options.storeInputs, log: options.log });
 }

@@ -1,4 +1,4 @@
-import type { Ledger } from "../ledger/ledger.js";
+import type { LedgerStore } from "../ledger/ledger-store.js";
 import type { EscalationMetrics } from "../metrics/escalation-metrics.js";
 import type { CallOutcome, CallTally, Degraded, DegradeReason, EscalationLog, FrontierJob, LedgerSubject } from "./escalation-types.js";
 
@@ -8,7 +8,7 @@ const QUIET: ReadonlySet<DegradeReason> = new Set(["escalation_disabled", "no_pr
 const POLICY: ReadonlySet<DegradeReason> = new Set(["rate_limited", "over_budget", "circuit_open", "cancelled"]);
 
 export interface JournalDeps {
-  ledger: Ledger;
+  ledger: LedgerStore;
   metrics: EscalationMetrics;
   log: EscalationLog;
   priceVersion: string;
@@ -26,14 +26,14 @@ export class EscalationJournal {
     this.deps.log(level, `escalation degraded (${outcome.reason}): ${outcome.message}`, fields);
   }
 
-  record<T>(job: FrontierJob<T>, subject: LedgerSubject, provider: { name: string; model: string } | undefined, outcome: CallOutcome<T>, tally: CallTally): void {
+  async record<T>(job: FrontierJob<T>, subject: LedgerSubject, provider: { name: string; model: string } | undefined, outcome: CallOutcome<T>, tally: CallTally): Promise<void> {
     const { manifest } = job;
     if (subject.reason !== "shadow") {
       this.deps.metrics.escalations.inc({ model: manifest.name, outcome: outcome.kind, reason: outcome.kind === "answered" ? subject.reason : outcome.reason });
     }
     const { frontierAnswer, ...fields } = subject;
     try {
-      this.deps.ledger.recordEscalation({
+      await this.deps.ledger.recordEscalation({
         ...fields,
         time: this.deps.clock().toISOString(),
         tenant: job.tenant.id,

@@ -3,10 +3,13 @@ import { performance } from "node:perf_hooks";
 import { countTokens } from "gpt-tokenizer/encoding/o200k_base";
 import type { EscalationSettings, ProviderSettings } from "../config/escalation-schema.js";
 import type { Tenant } from "../auth/tenants.js";
-import type { Ledger } from "../ledger/ledger.js";
+import type { LedgerStore } from "../ledger/ledger-store.js";
 import type { EscalationMetrics } from "../metrics/escalation-metrics.js";
 import type { ModelManifest } from "../models/manifest.js";
+import type { BreakerSync } from "../state/breaker-sync.js";
+import type { KillSwitch } from "../state/kill-switch.js";
 import type { RateLimiter } from "../state/rate-limiter.js";
+import { StateUnavailable } from "../state/state-unavailable.js";
 import type { CallSettlement, SpendBook } from "../state/spend-book.js";
 import { CircuitBreaker, type BreakerPermit } from "./circuit-breaker.js";
 import { BudgetExhausted, callOnce, SpendUnrecorded, type CallPlan } from "./frontier-call.js";
@@ -30,7 +33,11 @@ export interface EscalationDeps {
   prices: PriceBook;
   book: SpendBook;
   limiter: RateLimiter;
-  ledger: Ledger;
+  /** Shared by a fleet's replicas on Redis: a flip on one reaches all. */
+  killSwitch: KillSwitch;
+  /** Spreads one replica's open circuit to the others. */
+  breakers: BreakerSync;
+  ledger: LedgerStore;
   metrics: EscalationMetrics;
   storeInputs: boolean;
   log: EscalationLog;
@@ -51,14 +58,13 @@ const BREAKER_GAUGE = { closed: 0, half_open: 1, open: 2 } as const;
 export class EscalationService {
   private readonly entries = new Map<string, ProviderEntry>();
   private readonly journal: EscalationJournal;
-  private switchedOn: boolean;
 
   constructor(private readonly deps: EscalationDeps) {
-    this.switchedOn = deps.settings.enabled;
     this.journal = new EscalationJournal({ ledger: deps.ledger, metrics: deps.metrics, log: deps.log, priceVersion: deps.prices.version, clock: () => this.clock() });
     for (const [name, { provider, settings }] of deps.providers) {
       const breaker = new CircuitBreaker(settings.breaker, (state) => {
         deps.metrics.breakerState.set({ provider: name }, BREAKER_GAUGE[state]);
+        if (state === "open") deps.breakers.opened(name, Date.now() + settings.breaker.coolDownMs);
         deps.log("warn", `frontier provider ${name}: circuit ${state.replace("_", "-")}`, { provider: name });
       });
       deps.metrics.breakerState.set({ provider: name }, 0);
@@ -67,12 +73,12 @@ export class EscalationService {
   }
 
   get enabled(): boolean {
-    return this.switchedOn;
+    return this.deps.killSwitch.on;
   }
 
-  /** The kill switch: takes effect for every escalation that has not yet started its call. */
-  setEnabled(on: boolean): void {
-    this.switchedOn = on;
+  /** The kill switch: takes effect for every escalation that has not yet started its call, on every replica sharing it. */
+  async setEnabled(on: boolean): Promise<void> {
+    await this.deps.killSwitch.set(on);
   }
 
   providerFor(manifest: ModelManifest): ProviderEntry | undefined {
@@ -89,9 +95,9 @@ export class EscalationService {
 
   status() {
     return {
-      enabled: this.switchedOn,
+      enabled: this.enabled,
       price_table: this.deps.prices.version,
-      providers: [...this.entries.entries()].map(([name, e]) => ({ name, kind: e.provider.kind, model: e.provider.model, breaker: e.breaker.state })),
+      providers: [...this.entries.entries()].map(([name, e]) => ({ name, kind: e.provider.kind, model: e.provider.model, breaker: this.deps.breakers.openUntil(name) > 0 ? "open" : e.breaker.state })),
     };
   }
 
@@ -152,7 +158,7 @@ export class EscalationService {
       outcome = { kind: "degraded", reason: "server_error", message: "internal error during escalation", latencyMs: performance.now() - started, costUsd: 0 };
     }
     if (outcome.kind === "degraded") this.journal.degraded(job, subject.reason, entry?.provider.name ?? null, outcome, tally);
-    this.journal.record(job, subject, entry?.provider, outcome, tally);
+    await this.journal.record(job, subject, entry?.provider, outcome, tally);
     return outcome;
   }
 
@@ -160,12 +166,18 @@ export class EscalationService {
     let paid = 0;
     const degraded = (why: DegradeReason, message: string): Degraded => ({ kind: "degraded", reason: why, message, latencyMs: performance.now() - started, costUsd: paid });
     const { tenant } = job;
-    if (!this.switchedOn) return degraded("escalation_disabled", "escalation is switched off");
+    if (!this.enabled) return degraded("escalation_disabled", "escalation is switched off");
     if (!entry) return degraded("no_provider", `no frontier provider configured for model '${job.manifest.name}'`);
     if (job.signal.aborted) return degraded("cancelled", "the client went away");
-    if (!(await this.deps.limiter.take(tenant.id, tenant.escalationsPerMinute, this.clock()))) {
-      return degraded("rate_limited", `tenant '${tenant.id}' is over ${tenant.escalationsPerMinute} escalations per minute`);
+    let allowed: boolean;
+    try {
+      allowed = await this.deps.limiter.take(tenant.id, tenant.escalationsPerMinute, this.clock());
+    } catch (error) {
+      if (error instanceof StateUnavailable) return degraded("state_unavailable", `the rate limit could not be checked: ${error.message}`);
+      throw error;
     }
+    if (!allowed) return degraded("rate_limited", `tenant '${tenant.id}' is over ${tenant.escalationsPerMinute} escalations per minute`);
+    if (this.deps.breakers.openUntil(entry.provider.name) > 0) return degraded("circuit_open", `frontier provider '${entry.provider.name}' is failing (seen by another replica); calls are paused`);
     const permit = entry.breaker.acquire();
     if (!permit) return degraded("circuit_open", `frontier provider '${entry.provider.name}' is failing; calls are paused`);
 
@@ -228,7 +240,7 @@ export class EscalationService {
       if (error instanceof SpendUnrecorded) {
         entry.breaker.abandoned(permit);
         this.deps.metrics.ledgerErrors.inc();
-        return degraded("ledger_unavailable", error.message);
+        return degraded(error.cause instanceof StateUnavailable ? "state_unavailable" : "ledger_unavailable", error.message);
       }
       const failure = error instanceof FrontierError ? error : new FrontierError("connection", String(error));
       if (failure.failure === "aborted" || job.signal.aborted) {

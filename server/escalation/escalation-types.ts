@@ -1,5 +1,5 @@
 import type { Tenant } from "../auth/tenants.js";
-import type { EscalationRecord } from "../ledger/ledger.js";
+import type { EscalationRecord } from "../ledger/ledger-store.js";
 import type { ModelManifest } from "../models/manifest.js";
 import type { FrontierFailure } from "./frontier-error.js";
 import type { FrontierPrompt } from "./frontier-prompt.js";
@@ -15,6 +15,7 @@ export type DegradeReason =
   | "deadline"
   | "cancelled"
   | "ledger_unavailable"
+  | "state_unavailable"
   | Exclude<FrontierFailure, "aborted">;
 
 export type Degraded = { kind: "degraded"; reason: DegradeReason; message: string; latencyMs: number; costUsd: number };

@@ -62,7 +62,7 @@ export async function callOnce<T>(plan: CallPlan<T>, limit: AttemptLimit, attemp
       plan.tenant.dailyBudgetUsd,
     );
   } catch (error) {
-    throw new SpendUnrecorded(`the call could not be recorded before it was made: ${(error as Error).message}`);
+    throw new SpendUnrecorded(`the call could not be recorded before it was made: ${(error as Error).message}`, { cause: error });
   }
   if (id === undefined) throw new BudgetExhausted();
 

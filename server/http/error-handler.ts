@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
 import { ERRORS, ServingError, type ErrorCode } from "../errors/registry.js";
+import { StateUnavailable } from "../state/state-unavailable.js";
 
 const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: "ERR_BODY_TOO_LARGE",
@@ -39,6 +40,7 @@ export function toServingError(error: unknown): ServingError {
   if (typeof fastifyError?.statusCode === "number" && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
     return new ServingError("ERR_INVALID_REQUEST", fastifyError.message);
   }
+  if (error instanceof StateUnavailable) return new ServingError("ERR_STATE_UNAVAILABLE", error.message);
   return new ServingError("ERR_INTERNAL", "internal error; the server logged the details", { cause: error });
 }
 

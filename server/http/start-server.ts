@@ -5,7 +5,6 @@ import { ServingMetrics } from "../metrics/serving-metrics.js";
 import { ModelRegistry } from "../models/model-registry.js";
 import { BatchService } from "../batch/batch-service.js";
 import { createServingCore, type ServingCore } from "../serving/serving-core.js";
-import { SqliteBatchStore } from "../state/sqlite-batch-store.js";
 import { buildApp } from "./build-app.js";
 import type { ServerContext } from "./server-context.js";
 import { Lifecycle } from "./lifecycle.js";
@@ -34,7 +33,7 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
     core = await createServingCore(config, registry, metrics, log);
     const serving = core;
     const batch = config.batch.enabled
-      ? await BatchService.open(new SqliteBatchStore(serving.ledger.database), config.batch, { core: serving, tenantOf: (id) => serving.tenants.get(id), log })
+      ? await BatchService.open(serving.batches, config.batch, { core: serving, tenantOf: (id) => serving.tenants.get(id), log })
       : undefined;
     context = { ...core, lifecycle, ...(batch ? { batch } : {}) };
     app = await buildApp(context, logger);

@@ -2,61 +2,9 @@ import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { migrateLedger } from "./ledger-schema.js";
+import type { EscalationRecord, LedgerStore, ListQuery, ReviewRecord, ShadowRow, StoredReview, TrainingRows } from "./ledger-store.js";
+import { camel, snake } from "./column-names.js";
 
-/** What escalations and review items both record: who asked, which model, the input and the specialist's answer. */
-export interface ReviewRecord {
-  time: string;
-  tenant: string;
-  model: string;
-  version: string;
-  inputHash: string;
-  inputText: string | null;
-  specialistLabel: string;
-  specialistConfidence: number;
-  frontierLabel: string | null;
-}
-
-export interface EscalationRecord extends ReviewRecord {
-  reason: string;
-  provider: string | null;
-  frontierModel: string | null;
-  inputTokens: number | null;
-  outputTokens: number | null;
-  costUsd: number;
-  latencyMs: number;
-  /** `answered`, or `degraded` with the cause in `failure` and what happened in `message`. */
-  outcome: "answered" | "degraded";
-  failure: string | null;
-  message: string | null;
-  prompt: string | null;
-  priceVersion: string | null;
-  /** The HTTP request that escalated; its frontier calls carry the same id. */
-  requestId: string | null;
-  /** Frontier calls made (tries and retries). */
-  calls: number;
-  /** Where the token counts came from (`provider`, `counted`, `reserved`); null when no call was billed. */
-  usageSource: string | null;
-}
-
-export interface StoredReview extends ReviewRecord {
-  id: number;
-  status: "open" | "resolved";
-  humanLabel: string | null;
-  resolvedAt: string | null;
-  resolvedBy: string | null;
-}
-
-export interface ListQuery {
-  tenant?: string;
-  model?: string;
-  /** Only rows with a smaller id (pagination, newest first). */
-  before?: number;
-  limit: number;
-}
-
-
-const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-const camel = (key: string) => key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 function fromRow<T>(row: Record<string, unknown>): T {
   return Object.fromEntries(Object.entries(row).map(([k, v]) => [camel(k), v])) as T;
 }
@@ -66,7 +14,7 @@ function fromRow<T>(row: Record<string, unknown>): T {
  * committed row survives the process being killed (an OS crash may lose the last few), and writers do not block
  * readers. Each insert is its own transaction, committed before the response is sent.
  */
-export class Ledger {
+export class Ledger implements LedgerStore {
   private readonly db: Database.Database;
   private readonly insertEscalation: Database.Statement;
   private readonly insertReview: Database.Statement;
@@ -100,38 +48,42 @@ export class Ledger {
     return this.db;
   }
 
-  recordEscalation(record: EscalationRecord): number {
+  async recordEscalation(record: EscalationRecord): Promise<number> {
     return Number(this.insertEscalation.run(record).lastInsertRowid);
   }
 
-  addReview(record: ReviewRecord): number {
+  async addReview(record: ReviewRecord): Promise<number> {
     return Number(this.insertReview.run(record).lastInsertRowid);
   }
 
-  listEscalations(query: ListQuery): Array<EscalationRecord & { id: number }> {
+  async listEscalations(query: ListQuery): Promise<Array<EscalationRecord & { id: number }>> {
     const { where, params } = filters(query);
     const rows = this.db.prepare(`SELECT * FROM escalations ${where} ORDER BY id DESC LIMIT ?`).all(...params, query.limit);
     return rows.map((r) => fromRow(r as Record<string, unknown>));
   }
 
-  listReviews(query: ListQuery & { status?: "open" | "resolved" }): StoredReview[] {
+  async listReviews(query: ListQuery & { status?: "open" | "resolved" }): Promise<StoredReview[]> {
     const { where, params } = filters(query, query.status ? [["status = ?", query.status]] : []);
     const rows = this.db.prepare(`SELECT * FROM reviews ${where} ORDER BY id DESC LIMIT ?`).all(...params, query.limit);
     return rows.map((r) => fromRow(r as Record<string, unknown>));
   }
 
-  getReview(id: number): StoredReview | undefined {
+  async getReview(id: number): Promise<StoredReview | undefined> {
+    return this.reviewById(id);
+  }
+
+  private reviewById(id: number): StoredReview | undefined {
     const row = this.db.prepare("SELECT * FROM reviews WHERE id = ?").get(id);
     return row ? fromRow(row as Record<string, unknown>) : undefined;
   }
 
-  resolveReview(id: number, label: string, by: string, time: string): StoredReview | undefined {
+  async resolveReview(id: number, label: string, by: string, time: string): Promise<StoredReview | undefined> {
     this.db.prepare("UPDATE reviews SET status = 'resolved', human_label = ?, resolved_at = ?, resolved_by = ? WHERE id = ?").run(label, time, by, id);
-    return this.getReview(id);
+    return this.reviewById(id);
   }
 
   /** Rows for `export`: answered classification escalations (shadow calls too) and resolved reviews of a model that kept their input text. */
-  trainingRows(model: string): { escalations: Array<EscalationRecord & { id: number }>; reviews: StoredReview[] } {
+  async trainingRows(model: string): Promise<TrainingRows> {
     const escalations = this.db
       .prepare("SELECT * FROM escalations WHERE model = ? AND reason IN ('low_confidence', 'shadow') AND outcome = 'answered' AND input_text IS NOT NULL ORDER BY id")
       .all(model)
@@ -144,7 +96,7 @@ export class Ledger {
   }
 
   /** Shadow calls per model since a time (ISO), with the frontier latencies of the answered ones, sorted. */
-  shadowRows(since: string): Array<{ model: string; version: string; calls: number; answered: number; agreed: number; costUsd: number; latenciesMs: number[] }> {
+  async shadowRows(since: string): Promise<ShadowRow[]> {
     const totals = this.db
       .prepare(
         `SELECT model, version, COUNT(*) AS calls, SUM(outcome = 'answered') AS answered,
@@ -156,7 +108,7 @@ export class Ledger {
     return totals.map((t) => ({ ...t, latenciesMs: (latencies.all(since, t.model, t.version) as Array<{ ms: number }>).map((r) => r.ms) }));
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.db.close();
   }
 }

@@ -42,7 +42,7 @@ export const ClassificationResult = z.object({
   degraded_reason: z
     .string()
     .optional()
-    .describe("escalation_disabled, no_provider, rate_limited, over_budget, circuit_open, deadline, cancelled, timeout, rate_limited, server_error, client_error, connection, invalid_answer"),
+    .describe("escalation_disabled, no_provider, rate_limited, over_budget, circuit_open, deadline, cancelled, ledger_unavailable, state_unavailable, timeout, rate_limited, server_error, client_error, connection, invalid_answer"),
   frontier: z
     .object({ provider: z.string(), model: z.string(), label: z.string(), latency_ms: z.number(), cost_usd: z.number() })
     .optional(),

@@ -9,11 +9,13 @@ import type { EscalationLog } from "../escalation/escalation-types.js";
 import { FrontierPromptCache } from "../escalation/frontier-prompt.js";
 import { escalateInvalidOutput } from "../escalation/output-escalation.js";
 import { ShadowSampler } from "../escalation/shadow-sampler.js";
-import type { Ledger } from "../ledger/ledger.js";
+import type { LedgerStore } from "../ledger/ledger-store.js";
 import { EscalationMetrics } from "../metrics/escalation-metrics.js";
 import type { ServingMetrics } from "../metrics/serving-metrics.js";
 import type { ModelRegistry } from "../models/model-registry.js";
-import { openEmbeddedState, type ServingState } from "../state/embedded-state.js";
+import type { BatchStore } from "../state/batch-store.js";
+import { openState } from "../state/open-state.js";
+import type { ServingState } from "../state/serving-state.js";
 import type { SpendBook } from "../state/spend-book.js";
 import type { ClassificationResult } from "./classify-protocol.js";
 import { ClassifyServing } from "./classify-serving.js";
@@ -28,8 +30,12 @@ export interface ServingCore {
   registry: ModelRegistry;
   metrics: ServingMetrics;
   tenants: TenantDirectory;
-  ledger: Ledger;
+  ledger: LedgerStore;
   book: SpendBook;
+  /** The Batch API's records, in the same store as the ledger. */
+  batches: BatchStore;
+  /** Which store holds what: embedded, or shared by a fleet. */
+  stateKind: ServingState["kind"];
   escalation: EscalationService;
   shadow: ShadowSampler;
   cache: ResponseCache<ClassificationResult>;
@@ -41,7 +47,7 @@ export interface ServingCore {
 
 /** Builds the core over a loaded registry. A model's unreadable frontier prompt stops start-up, not its first escalation. */
 export async function createServingCore(config: Readonly<ServerConfig>, registry: ModelRegistry, metrics: ServingMetrics, log: EscalationLog): Promise<ServingCore> {
-  const state: ServingState = openEmbeddedState(config.ledger);
+  const state = await openState(config, log);
   try {
     if (state.recovered.calls > 0) {
       log("warn", `${state.recovered.calls} frontier calls were in flight when the server last stopped: their outcome is unknown, so they stay counted at their reserved worst case (${state.recovered.usd.toFixed(6)} USD)`, {
@@ -65,6 +71,8 @@ export async function createServingCore(config: Readonly<ServerConfig>, registry
       tenants: new TenantDirectory(config.auth),
       ledger: state.ledger,
       book: state.book,
+      batches: state.batches,
+      stateKind: state.kind,
       escalation,
       shadow,
       cache,
@@ -76,11 +84,11 @@ export async function createServingCore(config: Readonly<ServerConfig>, registry
       }),
       close: async () => {
         await shadow.stop();
-        state.close();
+        await state.close();
       },
     };
   } catch (error) {
-    state.close();
+    await state.close();
     throw error;
   }
 }

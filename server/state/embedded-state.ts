@@ -1,29 +1,36 @@
 import type { LedgerSettings } from "../config/escalation-schema.js";
 import { ServingError } from "../errors/registry.js";
 import { Ledger } from "../ledger/ledger.js";
-import { MemoryRateLimiter, type RateLimiter } from "./rate-limiter.js";
-import type { SpendBook } from "./spend-book.js";
-import { SqliteSpendBook, type RecoveredCalls } from "./sqlite-spend-book.js";
+import { LocalBreakers } from "./breaker-sync.js";
+import { MemoryKillSwitch } from "./kill-switch.js";
+import { MemoryRateLimiter } from "./rate-limiter.js";
+import type { ServingState } from "./serving-state.js";
+import { SqliteBatchStore } from "./sqlite-batch-store.js";
+import { SqliteSpendBook } from "./sqlite-spend-book.js";
 
-/** The state that outlives a request: the ledger (escalations, reviews), frontier spend, escalation rate limits. */
-export interface ServingState {
-  ledger: Ledger;
-  book: SpendBook;
-  limiter: RateLimiter;
-  /** Frontier calls the last process left in flight, now counted at their worst case. */
-  recovered: RecoveredCalls;
-  close(): void;
-}
-
-/** One process's state: the SQLite ledger file (spend written ahead in it) and in-process rate limits. */
-export function openEmbeddedState(settings: LedgerSettings): ServingState {
-  let ledger: Ledger;
+/** Opens the SQLite ledger file, or fails start-up with the path and the reason. */
+export function openSqliteLedger(settings: LedgerSettings): Ledger {
   try {
-    ledger = new Ledger(settings.path, settings.maxSizeMb === undefined ? {} : { maxBytes: settings.maxSizeMb * 2 ** 20 });
+    return new Ledger(settings.path, settings.maxSizeMb === undefined ? {} : { maxBytes: settings.maxSizeMb * 2 ** 20 });
   } catch (error) {
     throw new ServingError("ERR_CONFIG_INVALID", `ledger.path: cannot open ${settings.path}: ${(error as Error).message}`);
   }
+}
+
+/** One process's state: the SQLite ledger file (spend written ahead in it, batch records) and in-process limits. */
+export function openEmbeddedState(settings: LedgerSettings, escalationEnabled: boolean): ServingState {
+  const ledger = openSqliteLedger(settings);
   const book = new SqliteSpendBook(ledger.database);
   const recovered = book.recoverPending();
-  return { ledger, book, limiter: new MemoryRateLimiter(), recovered, close: () => ledger.close() };
+  return {
+    kind: { ledger: "sqlite", limits: "memory" },
+    ledger,
+    book,
+    limiter: new MemoryRateLimiter(),
+    killSwitch: new MemoryKillSwitch(escalationEnabled),
+    breakers: new LocalBreakers(),
+    batches: new SqliteBatchStore(ledger.database),
+    recovered,
+    close: () => ledger.close(),
+  };
 }

@@ -1,8 +1,7 @@
 import type Database from "better-sqlite3";
 import type { BatchPatch, BatchStore, StoredBatch, StoredFile } from "./batch-store.js";
+import { camel, snake } from "../ledger/column-names.js";
 
-const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-const camel = (key: string) => key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 const JSON_COLUMNS = new Set(["metadata", "errors"]);
 
 function toRow(values: Record<string, unknown>): Record<string, unknown> {

@@ -333,7 +333,7 @@ describe("write-ahead spend and readable causes", () => {
     blocker.database.pragma("busy_timeout = 0");
     blocker.database.exec("BEGIN EXCLUSIVE");
     try {
-      s.context.ledger.database.pragma("busy_timeout = 50");
+      (s.context.ledger as Ledger).database.pragma("busy_timeout = 50");
       const r = await classify(s, UNSURE);
       expect(r.status).toBe(200);
       expect(r.json.results[0]).toMatchObject({ served_by: "specialist", degraded: true, degraded_reason: "ledger_unavailable" });

@@ -101,7 +101,7 @@ describe("graceful shutdown on SIGTERM", () => {
 
     const ledger = new Ledger(ledgerPath);
     try {
-      const rows = ledger.listEscalations({ limit: 10 });
+      const rows = (await ledger.listEscalations({ limit: 10 }));
       expect(rows).toHaveLength(1);
       expect(rows[0]).toMatchObject({ inputText: UNSURE, outcome: "degraded" });
     } finally {

@@ -60,7 +60,7 @@ describe("ledger durability", () => {
 
     const ledger = new Ledger(ledgerPath);
     try {
-      const rows = ledger.listEscalations({ limit: 100 });
+      const rows = (await ledger.listEscalations({ limit: 100 }));
       expect(rows.map((r) => r.inputText).sort()).toEqual([...texts].sort());
       expect(rows.every((r) => r.outcome === "answered" && r.costUsd > 0)).toBe(true);
     } finally {

@@ -58,7 +58,7 @@ describe("ledger faults", () => {
       expect(metricValue(metrics, "specialist_ledger_write_errors_total")).toBeGreaterThan(0);
       const ledger = new Ledger(path);
       try {
-        expect(ledger.listEscalations({ limit: 100 }).length).toBeGreaterThan(0);
+        expect((await ledger.listEscalations({ limit: 100 })).length).toBeGreaterThan(0);
         // Every call the frontier received has its write-ahead row: spend is never more than the ledger knows.
         const calls = ledger.database.prepare("SELECT COUNT(*) AS n FROM frontier_calls").get() as { n: number };
         expect(calls.n).toBe(frontier.seen.length);

@@ -92,7 +92,7 @@ describe("shadow mode", () => {
     await stopping.close();
     const ledger = new Ledger(path);
     try {
-      const rows = ledger.listEscalations({ limit: 10 });
+      const rows = (await ledger.listEscalations({ limit: 10 }));
       expect(rows).toHaveLength(1);
       expect(rows[0]).toMatchObject({ reason: "shadow", outcome: "degraded", failure: "cancelled" });
     } finally {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { Ledger, type EscalationRecord } from "../../server/ledger/ledger.js";
+import { Ledger } from "../../server/ledger/ledger.js";
+import type { EscalationRecord } from "../../server/ledger/ledger-store.js";
 import { exportTrainingData } from "../../training/data/ledger-export.js";
 
 const row = (fields: Partial<EscalationRecord>): EscalationRecord => ({
@@ -31,14 +32,14 @@ const row = (fields: Partial<EscalationRecord>): EscalationRecord => ({
 });
 
 describe("ledger rows for export", () => {
-  it("exports answered classification escalations and shadow calls, not frontier answers to invalid generated JSON", () => {
+  it("exports answered classification escalations and shadow calls, not frontier answers to invalid generated JSON", async () => {
     const ledger = new Ledger(":memory:");
     try {
-      ledger.recordEscalation(row({}));
-      ledger.recordEscalation(row({ inputHash: "sha256:b", reason: "output_invalid", specialistLabel: "", specialistConfidence: 0, frontierLabel: '{"s":"1"}', inputText: '[{"role":"user","content":"A number:"}]' }));
-      ledger.recordEscalation(row({ inputHash: "sha256:c", outcome: "degraded", failure: "timeout", frontierLabel: null }));
-      ledger.recordEscalation(row({ inputHash: "sha256:d", reason: "shadow", inputText: "confident", specialistConfidence: 0.99, frontierLabel: "ham" }));
-      expect(exportTrainingData(ledger, "m").map((e) => [e.text, e.label])).toEqual([
+      await ledger.recordEscalation(row({}));
+      await ledger.recordEscalation(row({ inputHash: "sha256:b", reason: "output_invalid", specialistLabel: "", specialistConfidence: 0, frontierLabel: '{"s":"1"}', inputText: '[{"role":"user","content":"A number:"}]' }));
+      await ledger.recordEscalation(row({ inputHash: "sha256:c", outcome: "degraded", failure: "timeout", frontierLabel: null }));
+      await ledger.recordEscalation(row({ inputHash: "sha256:d", reason: "shadow", inputText: "confident", specialistConfidence: 0.99, frontierLabel: "ham" }));
+      expect((await exportTrainingData(ledger, "m")).map((e) => [e.text, e.label])).toEqual([
         ["text", "spam"],
         ["confident", "ham"],
       ]);

@@ -137,7 +137,7 @@ describe("the SQLite spend book", () => {
       expect(ledger.database.pragma("user_version", { simple: true })).toBe(LEDGER_SCHEMA_VERSION);
       expect(await book.spend("t", day1)).toEqual({ day: "2026-11-23", committedUsd: 0.75, reservedUsd: 0 });
       expect(await book.reserve(call(0.3), 1)).toBeUndefined();
-      expect(ledger.listEscalations({ limit: 10 })).toHaveLength(3);
+      expect(await ledger.listEscalations({ limit: 10 })).toHaveLength(3);
     });
     // Opening it again applies nothing twice.
     await withBook(path, async (book) => expect((await book.spend("t", day1)).committedUsd).toBe(0.75));

@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashInput } from "../../server/escalation/escalation-service.js";
-import { Ledger, type EscalationRecord } from "../../server/ledger/ledger.js";
+import { Ledger } from "../../server/ledger/ledger.js";
+import type { EscalationRecord } from "../../server/ledger/ledger-store.js";
 import { readManifest } from "../../server/models/manifest-validation.js";
 import { loadEmailCorpus } from "../../training/data/email-corpus.js";
 import { DEFAULT_TRAIN_OPTIONS, trainSpecialist } from "../../training/train-specialist.js";
@@ -57,8 +58,8 @@ beforeAll(async () => {
   // A person corrects the frontier on the first email: the human label must win.
   const first = emails[0]!;
   const corrected = first.label === "spam" ? "ham" : "spam";
-  const id = ledger.addReview({ time: new Date().toISOString(), tenant: "t", model: "email-spam", version: "1", inputHash: hashInput(first.text), inputText: first.text, specialistLabel: "spam", specialistConfidence: 0.6, frontierLabel: first.label });
-  ledger.resolveReview(id, corrected, "admin", new Date().toISOString());
+  const id = await ledger.addReview({ time: new Date().toISOString(), tenant: "t", model: "email-spam", version: "1", inputHash: hashInput(first.text), inputText: first.text, specialistLabel: "spam", specialistConfidence: 0.6, frontierLabel: first.label });
+  await ledger.resolveReview(id, corrected, "admin", new Date().toISOString());
   ledger.close();
 });
 

@@ -13,13 +13,13 @@ export function registerExport(program: Command): void {
     .action(async (flags: { model: string; ledger: string; output: string }) => {
       const ledger = new Ledger(flags.ledger);
       try {
-        const examples = exportTrainingData(ledger, flags.model);
+        const examples = await exportTrainingData(ledger, flags.model);
         await writeFile(flags.output, examples.map((e) => JSON.stringify(e)).join("\n") + (examples.length ? "\n" : ""));
         const human = examples.filter((e) => e.source === "human").length;
         console.log(`wrote ${examples.length} examples (${human} labelled by people, ${examples.length - human} by the frontier) to ${flags.output}`);
         if (examples.length === 0) console.log("no records with stored text: the server keeps texts only with ledger.storeInputs: true");
       } finally {
-        ledger.close();
+        await ledger.close();
       }
     });
 }

@@ -1,4 +1,4 @@
-import type { Ledger } from "../../server/ledger/ledger.js";
+import type { LedgerStore } from "../../server/ledger/ledger-store.js";
 
 export interface ExportedExample {
   text: string;
@@ -15,8 +15,8 @@ export interface ExportedExample {
  * Labelled examples from a model's ledger: escalations the frontier answered and reviews a person resolved. One
  * example per distinct input: a human label wins over the frontier's, a newer label over an older one.
  */
-export function exportTrainingData(ledger: Ledger, model: string): ExportedExample[] {
-  const { escalations, reviews } = ledger.trainingRows(model);
+export async function exportTrainingData(ledger: LedgerStore, model: string): Promise<ExportedExample[]> {
+  const { escalations, reviews } = await ledger.trainingRows(model);
   const byInput = new Map<string, ExportedExample>();
   for (const e of escalations) {
     byInput.set(e.inputHash, {

@@ -43,7 +43,7 @@ export const adminRoutes: FastifyPluginAsyncZod<{ context: ServerContext }> = as
     { schema: { summary: "The kill switch: turn escalation off or on at once, without a restart.", body: EscalationSwitch, response: statusResponse } },
     async (request) => {
       requireAdmin(request.tenant!);
-      escalation.setEnabled(request.body.enabled);
+      await escalation.setEnabled(request.body.enabled);
       request.log.warn(`escalation switched ${request.body.enabled ? "on" : "off"} by tenant '${request.tenant!.id}'`);
       return status();
     },
@@ -56,7 +56,7 @@ export const adminRoutes: FastifyPluginAsyncZod<{ context: ServerContext }> = as
       requireAdmin(request.tenant!);
       const since = new Date(Date.now() - request.query.hours * 3_600_000).toISOString();
       const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : null);
-      const models = ledger.shadowRows(since).map((r) => ({
+      const models = (await ledger.shadowRows(since)).map((r) => ({
         model: r.model,
         version: r.version,
         shadow_rate: registry.list().find((m) => m.manifest.name === r.model)?.manifest.escalation.shadowRate ?? null,
@@ -78,7 +78,7 @@ export const adminRoutes: FastifyPluginAsyncZod<{ context: ServerContext }> = as
       const { tenant, model, before, limit } = request.query;
       if (tenant !== undefined && tenant !== caller.id) requireAdmin(caller);
       const scope = caller.role === "admin" ? tenant : caller.id;
-      const records = ledger.listEscalations({ limit, ...(scope !== undefined ? { tenant: scope } : {}), ...(model ? { model } : {}), ...(before ? { before } : {}) });
+      const records = await ledger.listEscalations({ limit, ...(scope !== undefined ? { tenant: scope } : {}), ...(model ? { model } : {}), ...(before ? { before } : {}) });
       return { records: records.map((r) => EscalationRecordBody.parse(snakeKeys(r))) };
     },
   );
@@ -89,7 +89,7 @@ export const adminRoutes: FastifyPluginAsyncZod<{ context: ServerContext }> = as
     async (request) => {
       requireAdmin(request.tenant!);
       const { status: state, model, before, limit } = request.query;
-      const items = ledger.listReviews({ limit, ...(state ? { status: state } : {}), ...(model ? { model } : {}), ...(before ? { before } : {}) });
+      const items = await ledger.listReviews({ limit, ...(state ? { status: state } : {}), ...(model ? { model } : {}), ...(before ? { before } : {}) });
       return { items: items.map((r) => ReviewItemBody.parse(snakeKeys(r))) };
     },
   );
@@ -99,14 +99,14 @@ export const adminRoutes: FastifyPluginAsyncZod<{ context: ServerContext }> = as
     { schema: { summary: "Resolve a review item with the human's label.", params: z.object({ id: z.coerce.number().int().positive() }), body: Resolve, response: { 200: ReviewItemBody, ...errors } } },
     async (request) => {
       requireAdmin(request.tenant!);
-      const item = ledger.getReview(request.params.id);
+      const item = await ledger.getReview(request.params.id);
       if (!item) throw new ServingError("ERR_REVIEW_NOT_FOUND", `no review item ${request.params.id}`);
       const served = registry.list().find((s) => s.manifest.name === item.model);
       const labels = served?.manifest.labels;
       if (labels && !labels.includes(request.body.label)) {
         throw new ServingError("ERR_INVALID_REQUEST", `label '${request.body.label}' is not one of model '${item.model}' labels: ${labels.join(", ")}`);
       }
-      const resolved = ledger.resolveReview(item.id, request.body.label, request.tenant!.id, new Date().toISOString());
+      const resolved = await ledger.resolveReview(item.id, request.body.label, request.tenant!.id, new Date().toISOString());
       return ReviewItemBody.parse(snakeKeys(resolved!));
     },
   );

@@ -1,0 +1,86 @@
+/** What escalations and review items both record: who asked, which model, the input and the specialist's answer. */
+export interface ReviewRecord {
+  time: string;
+  tenant: string;
+  model: string;
+  version: string;
+  inputHash: string;
+  inputText: string | null;
+  specialistLabel: string;
+  specialistConfidence: number;
+  frontierLabel: string | null;
+}
+
+export interface EscalationRecord extends ReviewRecord {
+  reason: string;
+  provider: string | null;
+  frontierModel: string | null;
+  inputTokens: number | null;
+  outputTokens: number | null;
+  costUsd: number;
+  latencyMs: number;
+  /** `answered`, or `degraded` with the cause in `failure` and what happened in `message`. */
+  outcome: "answered" | "degraded";
+  failure: string | null;
+  message: string | null;
+  prompt: string | null;
+  priceVersion: string | null;
+  /** The HTTP request that escalated; its frontier calls carry the same id. */
+  requestId: string | null;
+  /** Frontier calls made (tries and retries). */
+  calls: number;
+  /** Where the token counts came from (`provider`, `counted`, `reserved`); null when no call was billed. */
+  usageSource: string | null;
+}
+
+export interface StoredReview extends ReviewRecord {
+  id: number;
+  status: "open" | "resolved";
+  humanLabel: string | null;
+  resolvedAt: string | null;
+  resolvedBy: string | null;
+}
+
+export interface ListQuery {
+  tenant?: string;
+  model?: string;
+  /** Only rows with a smaller id (pagination, newest first). */
+  before?: number;
+  limit: number;
+}
+
+
+export interface TrainingRows {
+  escalations: Array<EscalationRecord & { id: number }>;
+  reviews: StoredReview[];
+}
+
+/** Shadow calls of one model version: how many, how many the frontier answered and agreed with, their latencies sorted. */
+export interface ShadowRow {
+  model: string;
+  version: string;
+  calls: number;
+  answered: number;
+  agreed: number;
+  costUsd: number;
+  latenciesMs: number[];
+}
+
+/**
+ * The durable record of escalations and review items. Embedded: one SQLite file (`Ledger`); a fleet: PostgreSQL
+ * (`PostgresLedger`). A write resolves once it is committed, so a row acknowledged to a caller survives a crash.
+ */
+export interface LedgerStore {
+  recordEscalation(record: EscalationRecord): Promise<number>;
+  addReview(record: ReviewRecord): Promise<number>;
+  /** Newest first. */
+  listEscalations(query: ListQuery): Promise<Array<EscalationRecord & { id: number }>>;
+  listReviews(query: ListQuery & { status?: "open" | "resolved" }): Promise<StoredReview[]>;
+  getReview(id: number): Promise<StoredReview | undefined>;
+  resolveReview(id: number, label: string, by: string, time: string): Promise<StoredReview | undefined>;
+  /** Rows for `export`: answered classification escalations (shadow calls too) and resolved reviews of a model that kept their input text. */
+  trainingRows(model: string): Promise<TrainingRows>;
+  /** Shadow calls per model since a time (ISO). */
+  shadowRows(since: string): Promise<ShadowRow[]>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,88 @@
+import { ServingError } from "../errors/registry.js";
+import type { LedgerStore } from "../ledger/ledger-store.js";
+import type { BatchStore } from "./batch-store.js";
+import { LocalBreakers, type BreakerSync } from "./breaker-sync.js";
+import { openEmbeddedState, openSqliteLedger } from "./embedded-state.js";
+import { MemoryKillSwitch, type KillSwitch } from "./kill-switch.js";
+import { PostgresBatchStore } from "./postgres/pg-batch-store.js";
+import { PostgresDatabase } from "./postgres/pg-database.js";
+import { PostgresLedger } from "./postgres/pg-ledger.js";
+import { PostgresSpendBook } from "./postgres/pg-spend-book.js";
+import { MemoryRateLimiter, type RateLimiter } from "./rate-limiter.js";
+import { RedisBreakerSync } from "./redis/redis-breaker-sync.js";
+import { RedisConnection } from "./redis/redis-connection.js";
+import { RedisKillSwitch } from "./redis/redis-kill-switch.js";
+import { RedisRateLimiter } from "./redis/redis-rate-limiter.js";
+import type { ServingState, StateConfig } from "./serving-state.js";
+import { SqliteBatchStore } from "./sqlite-batch-store.js";
+import { SqliteSpendBook, type RecoveredCalls } from "./sqlite-spend-book.js";
+import type { SpendBook } from "./spend-book.js";
+
+type Log = (level: "info" | "warn" | "error", message: string, fields?: Record<string, unknown>) => void;
+
+const unreachable = (path: string, error: unknown) =>
+  new ServingError("ERR_CONFIG_INVALID", `${path}: cannot connect: ${(error as Error).message}. Start it, or remove ${path.replace(/\.url$/, "")} to use the embedded store`);
+
+/**
+ * The configured state: embedded unless `state.postgres` or `state.redis` is set. PostgreSQL takes the ledger, the
+ * spend book and the batch records; Redis takes rate limits, the kill switch and open circuits. Either may be used
+ * alone. A shared store that cannot be reached at start-up stops start-up, with the setting to fix.
+ */
+export async function openState(config: StateConfig, log: Log = () => {}): Promise<ServingState> {
+  const { postgres, redis } = config.state;
+  const enabled = config.escalation.enabled;
+  if (!postgres && !redis) return openEmbeddedState(config.ledger, enabled);
+
+  const closers: Array<() => Promise<void>> = [];
+  const close = async () => {
+    for (const closer of closers.reverse()) await closer().catch(() => undefined);
+  };
+  try {
+    let ledger: LedgerStore;
+    let book: SpendBook;
+    let batches: BatchStore;
+    let recovered: RecoveredCalls;
+    if (postgres) {
+      const db = await PostgresDatabase.open(postgres).catch((error: unknown) => {
+        throw unreachable("state.postgres.url", error);
+      });
+      closers.push(() => db.close());
+      const spend = new PostgresSpendBook(db, config.state.replicaTimeoutMs, (calls) =>
+        log("warn", `${calls.calls} frontier calls of a replica that stopped were in flight: counted at their reserved worst case (${calls.usd.toFixed(6)} USD)`, { unknownOutcomeCalls: calls.calls }),
+      );
+      recovered = await spend.start();
+      closers.push(() => spend.stop());
+      ledger = new PostgresLedger(db);
+      book = spend;
+      batches = new PostgresBatchStore(db, spend.replica, config.state.replicaTimeoutMs);
+    } else {
+      const sqlite = openSqliteLedger(config.ledger);
+      closers.push(() => sqlite.close());
+      const spend = new SqliteSpendBook(sqlite.database);
+      recovered = spend.recoverPending();
+      ledger = sqlite;
+      book = spend;
+      batches = new SqliteBatchStore(sqlite.database);
+    }
+
+    let limiter: RateLimiter = new MemoryRateLimiter();
+    let killSwitch: KillSwitch = new MemoryKillSwitch(enabled);
+    let breakers: BreakerSync = new LocalBreakers();
+    if (redis) {
+      const connection = await RedisConnection.open(redis).catch((error: unknown) => {
+        throw unreachable("state.redis.url", error);
+      });
+      closers.push(() => connection.close());
+      limiter = new RedisRateLimiter(connection);
+      killSwitch = await RedisKillSwitch.open(connection, enabled);
+      closers.push(() => killSwitch.close());
+      breakers = await RedisBreakerSync.open(connection, Object.keys(config.escalation.providers));
+      closers.push(() => breakers.close());
+    }
+    log("info", `shared state: ledger and spend on ${postgres ? "PostgreSQL" : "SQLite"}, rate limits, kill switch and breakers ${redis ? "on Redis" : "in this process"}`);
+    return { kind: { ledger: postgres ? "postgres" : "sqlite", limits: redis ? "redis" : "memory" }, ledger, book, limiter, killSwitch, breakers, batches, recovered, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}

@@ -1,0 +1,91 @@
+import type { EscalationRecord, LedgerStore, ListQuery, ReviewRecord, ShadowRow, StoredReview, TrainingRows } from "../../ledger/ledger-store.js";
+import type { PostgresDatabase } from "./pg-database.js";
+import { camel, snake } from "../../ledger/column-names.js";
+
+const fromRow = <T>(row: Record<string, unknown>): T => Object.fromEntries(Object.entries(row).map(([k, v]) => [camel(k), v])) as T;
+
+const ESCALATION_KEYS = [
+  "time", "tenant", "model", "version", "inputHash", "inputText", "specialistLabel", "specialistConfidence", "reason",
+  "provider", "frontierModel", "frontierLabel", "inputTokens", "outputTokens", "costUsd", "latencyMs", "outcome",
+  "failure", "message", "prompt", "priceVersion", "requestId", "calls", "usageSource",
+] as const satisfies ReadonlyArray<keyof EscalationRecord>;
+const REVIEW_KEYS = [
+  "time", "tenant", "model", "version", "inputHash", "inputText", "specialistLabel", "specialistConfidence", "frontierLabel",
+] as const satisfies ReadonlyArray<keyof ReviewRecord>;
+
+const insertSql = (table: string, keys: readonly string[]) =>
+  `INSERT INTO ${table} (${keys.map(snake).join(", ")}) VALUES (${keys.map((_, i) => `$${i + 1}`).join(", ")}) RETURNING id`;
+
+/** WHERE clauses of a list query, numbered from `$1`. */
+function filters(query: ListQuery, extra: Array<[string, unknown]> = []) {
+  const clauses: Array<[string, unknown]> = [...extra];
+  if (query.tenant !== undefined) clauses.push(["tenant", query.tenant]);
+  if (query.model !== undefined) clauses.push(["model", query.model]);
+  const params = clauses.map(([, v]) => v);
+  const where = clauses.map(([c], i) => `${c} = $${i + 1}`);
+  if (query.before !== undefined) {
+    params.push(query.before);
+    where.push(`id < $${params.length}`);
+  }
+  params.push(query.limit);
+  return { where: where.length > 0 ? `WHERE ${where.join(" AND ")}` : "", params, limit: `$${params.length}` };
+}
+
+/** The fleet's ledger: escalations and the review queue in PostgreSQL, the same rows the SQLite ledger keeps. */
+export class PostgresLedger implements LedgerStore {
+  constructor(private readonly db: PostgresDatabase) {}
+
+  async recordEscalation(record: EscalationRecord): Promise<number> {
+    const { rows } = await this.db.query<{ id: number }>(insertSql("escalations", ESCALATION_KEYS), ESCALATION_KEYS.map((k) => record[k]), { once: true });
+    return rows[0]!.id;
+  }
+
+  async addReview(record: ReviewRecord): Promise<number> {
+    const { rows } = await this.db.query<{ id: number }>(insertSql("reviews", REVIEW_KEYS), REVIEW_KEYS.map((k) => record[k]), { once: true });
+    return rows[0]!.id;
+  }
+
+  async listEscalations(query: ListQuery): Promise<Array<EscalationRecord & { id: number }>> {
+    const { where, params, limit } = filters(query);
+    const { rows } = await this.db.query(`SELECT * FROM escalations ${where} ORDER BY id DESC LIMIT ${limit}`, params);
+    return rows.map((r) => fromRow(r));
+  }
+
+  async listReviews(query: ListQuery & { status?: "open" | "resolved" }): Promise<StoredReview[]> {
+    const { where, params, limit } = filters(query, query.status ? [["status", query.status]] : []);
+    const { rows } = await this.db.query(`SELECT * FROM reviews ${where} ORDER BY id DESC LIMIT ${limit}`, params);
+    return rows.map((r) => fromRow(r));
+  }
+
+  async getReview(id: number): Promise<StoredReview | undefined> {
+    const { rows } = await this.db.query("SELECT * FROM reviews WHERE id = $1", [id]);
+    return rows[0] ? fromRow(rows[0]) : undefined;
+  }
+
+  async resolveReview(id: number, label: string, by: string, time: string): Promise<StoredReview | undefined> {
+    const { rows } = await this.db.query("UPDATE reviews SET status = 'resolved', human_label = $2, resolved_at = $3, resolved_by = $4 WHERE id = $1 RETURNING *", [id, label, time, by]);
+    return rows[0] ? fromRow(rows[0]) : undefined;
+  }
+
+  async trainingRows(model: string): Promise<TrainingRows> {
+    const escalations = await this.db.query(
+      "SELECT * FROM escalations WHERE model = $1 AND reason IN ('low_confidence', 'shadow') AND outcome = 'answered' AND input_text IS NOT NULL ORDER BY id",
+      [model],
+    );
+    const reviews = await this.db.query("SELECT * FROM reviews WHERE model = $1 AND status = 'resolved' AND input_text IS NOT NULL ORDER BY id", [model]);
+    return { escalations: escalations.rows.map((r) => fromRow(r)), reviews: reviews.rows.map((r) => fromRow(r)) };
+  }
+
+  async shadowRows(since: string): Promise<ShadowRow[]> {
+    const { rows } = await this.db.query<Omit<ShadowRow, "latenciesMs"> & { latencies_ms: number[] | null; cost_usd: number }>(
+      `SELECT model, version, COUNT(*)::int AS calls, (COUNT(*) FILTER (WHERE outcome = 'answered'))::int AS answered,
+         (COUNT(*) FILTER (WHERE outcome = 'answered' AND frontier_label = specialist_label))::int AS agreed, SUM(cost_usd) AS cost_usd,
+         array_agg(latency_ms ORDER BY latency_ms) FILTER (WHERE outcome = 'answered') AS latencies_ms
+       FROM escalations WHERE reason = 'shadow' AND time >= $1 GROUP BY model, version ORDER BY model, version`,
+      [since],
+    );
+    return rows.map(({ latencies_ms, cost_usd, ...r }) => ({ ...r, costUsd: cost_usd, latenciesMs: latencies_ms ?? [] }));
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,29 @@
+import type { ServerConfig } from "../config/schema.js";
+import type { LedgerStore } from "../ledger/ledger-store.js";
+import type { BatchStore } from "./batch-store.js";
+import type { BreakerSync } from "./breaker-sync.js";
+import type { KillSwitch } from "./kill-switch.js";
+import type { RateLimiter } from "./rate-limiter.js";
+import type { SpendBook } from "./spend-book.js";
+import type { RecoveredCalls } from "./sqlite-spend-book.js";
+
+/**
+ * The state that outlives a request: the ledger (escalations, reviews), frontier spend written ahead, escalation
+ * rate limits, the kill switch, open circuits and the Batch API's records. Embedded (one process) or shared by a
+ * fleet (PostgreSQL and Redis): the rest of the server does not know which.
+ */
+export interface ServingState {
+  /** `embedded`, or which parts are shared: for the start-up log and /readyz. */
+  kind: { ledger: "sqlite" | "postgres"; limits: "memory" | "redis" };
+  ledger: LedgerStore;
+  book: SpendBook;
+  limiter: RateLimiter;
+  killSwitch: KillSwitch;
+  breakers: BreakerSync;
+  batches: BatchStore;
+  /** Frontier calls a stopped process left in flight, now counted at their worst case. */
+  recovered: RecoveredCalls;
+  close(): Promise<void>;
+}
+
+export type StateConfig = Pick<ServerConfig, "ledger" | "state" | "escalation">;
