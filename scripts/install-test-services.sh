@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Debian packages the tests start on their own (nothing is left running): promtool (prometheus) checks /metrics;
-# PostgreSQL and Redis back the fleet's shared state. Each test file starts its own servers on free loopback ports.
+# PostgreSQL and Redis back the fleet's shared state, haproxy balances the fleet test. Each test starts its own
+# servers on free loopback ports.
 set -euo pipefail
 need=()
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || need+=(redis-server)
+[ -x /usr/sbin/haproxy ] || command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 # The packages start system-wide servers; the tests use their own, so these are not needed.
-for service in postgresql redis-server; do $SUDO service "$service" stop >/dev/null 2>&1 || true; done
+for service in postgresql redis-server haproxy; do $SUDO service "$service" stop >/dev/null 2>&1 || true; done

@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { registerCompare } from "./compare-command.js";
 import { registerBatchBench } from "./batch-bench-command.js";
+import { registerFleetBench } from "./fleet-bench-command.js";
 import { registerFaults } from "./faults-command.js";
 import { registerFlywheel } from "./flywheel-command.js";
 import { registerFuzz } from "./fuzz-command.js";
@@ -50,6 +51,7 @@ export function registerBench(program: Command): void {
     });
   registerCompare(bench);
   registerBatchBench(bench);
+  registerFleetBench(bench);
   registerFaults(bench);
   registerFlywheel(bench);
   registerFuzz(bench);
