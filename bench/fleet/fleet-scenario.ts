@@ -47,12 +47,15 @@ export interface FleetScenarioResult {
   /** Answers served by the frontier (acknowledged to the caller) whose escalation row is missing. */
   acknowledgedRowsLost: number;
   /** Requests through the balancer after the kill, and how many failed. */
-  afterKill: { requests: number; failed: number };
+  /** `statuses`: how many got each HTTP status (0: no response, with `errors` saying why). */
+  afterKill: { requests: number; failed: number; statuses: Record<string, number>; errors: string[] };
   rateLimit: { perMinute: number; requests: number; escalated: number; overshoot: number };
   killSwitch: { requests: number; escalated: number; disabled: number };
 }
 
 type Answer = { status: number; body: any; requestId: string; text: string };
+
+const countBy = (keys: string[]) => keys.reduce<Record<string, number>>((counts, k) => ({ ...counts, [k]: (counts[k] ?? 0) + 1 }), {});
 
 /**
  * The fleet under faults: `replicas` servers sharing PostgreSQL and Redis behind haproxy, two tenants with small
@@ -103,12 +106,14 @@ export async function runFleetScenario(options: FleetScenarioOptions): Promise<F
       try {
         const response = await fetch(`${origin}/v1/classify`, {
           method: "POST",
-          headers: { "content-type": "application/json", authorization: `Bearer ${TENANTS[tenant]}`, "x-request-id": requestId },
+          // A connection per request: a kept-alive socket the balancer closed when the replica behind it died would
+          // fail the next request on the client's side, which says nothing of the fleet.
+          headers: { "content-type": "application/json", authorization: `Bearer ${TENANTS[tenant]}`, "x-request-id": requestId, connection: "close" },
           body: JSON.stringify({ model: "email-spam", input: text, deadline_ms: 20_000 }),
         });
         return { status: response.status, body: await response.json().catch(() => null), requestId, text };
-      } catch {
-        return { status: 0, body: null, requestId, text };
+      } catch (error) {
+        return { status: 0, body: String((error as Error).cause ?? error), requestId, text };
       }
     };
 
@@ -187,7 +192,7 @@ export async function runFleetScenario(options: FleetScenarioOptions): Promise<F
       callRows,
       callsWithoutRow,
       acknowledgedRowsLost,
-      afterKill: { requests: after.length, failed: after.filter((a) => a.status !== 200).length },
+      afterKill: { requests: after.length, failed: after.filter((a) => a.status !== 200).length, statuses: countBy(after.map((a) => String(a.status))), errors: [...new Set(after.filter((a) => a.status === 0).map((a) => String(a.body)))] },
       rateLimit: { perMinute, requests: limited.length, escalated: escalatedUnderLimit, overshoot: Math.max(0, escalatedUnderLimit - perMinute) },
       killSwitch: { requests: switched.length, escalated: switchedResults.filter((r) => r.served_by === "frontier").length, disabled: switchedResults.filter((r) => r.degraded_reason === "escalation_disabled").length },
     };

@@ -12,7 +12,7 @@ import type { RateLimiter } from "../state/rate-limiter.js";
 import { StateUnavailable } from "../state/state-unavailable.js";
 import type { CallSettlement, SpendBook } from "../state/spend-book.js";
 import { CircuitBreaker, type BreakerPermit } from "./circuit-breaker.js";
-import { BudgetExhausted, callOnce, SpendUnrecorded, type CallPlan } from "./frontier-call.js";
+import { BudgetExhausted, callOnce, reserveAttempt, SpendUnrecorded, type CallPlan } from "./frontier-call.js";
 import { EscalationJournal } from "./escalation-journal.js";
 import type { CallOutcome, CallTally, Degraded, DegradeReason, EscalationLog, EscalationOutcome, EscalationRequest, FrontierJob, LedgerSubject } from "./escalation-types.js";
 import { FrontierError, type FrontierFailure } from "./frontier-error.js";
@@ -58,8 +58,20 @@ const BREAKER_GAUGE = { closed: 0, half_open: 1, open: 2 } as const;
 export class EscalationService {
   private readonly entries = new Map<string, ProviderEntry>();
   private readonly journal: EscalationJournal;
+  /** Tenants whose budget the gauge reports: those that made a call since start. */
+  private readonly spenders = new Map<string, Tenant>();
 
   constructor(private readonly deps: EscalationDeps) {
+    deps.metrics.budgetSource = async (gauge) => {
+      for (const tenant of this.spenders.values()) {
+        try {
+          const spend = await deps.book.spend(tenant.id, this.clock());
+          gauge.set({ tenant: tenant.id }, Math.max(0, tenant.dailyBudgetUsd - spend.committedUsd - spend.reservedUsd));
+        } catch {
+          // The store is away: the gauge keeps its last value.
+        }
+      }
+    };
     this.journal = new EscalationJournal({ ledger: deps.ledger, metrics: deps.metrics, log: deps.log, priceVersion: deps.prices.version, clock: () => this.clock() });
     for (const [name, { provider, settings }] of deps.providers) {
       const breaker = new CircuitBreaker(settings.breaker, (state) => {
@@ -148,7 +160,7 @@ export class EscalationService {
   async ask<T>(job: FrontierJob<T>, subject: LedgerSubject): Promise<CallOutcome<T>> {
     const started = performance.now();
     const entry = this.providerFor(job.manifest);
-    const tally: CallTally = { calls: 0, usageSource: null };
+    const tally: CallTally = { calls: 0, usageSource: null, settling: [] };
     let outcome: CallOutcome<T>;
     try {
       outcome = await this.run(job, subject.reason, entry, started, tally);
@@ -158,7 +170,8 @@ export class EscalationService {
       outcome = { kind: "degraded", reason: "server_error", message: "internal error during escalation", latencyMs: performance.now() - started, costUsd: 0 };
     }
     if (outcome.kind === "degraded") this.journal.degraded(job, subject.reason, entry?.provider.name ?? null, outcome, tally);
-    await this.journal.record(job, subject, entry?.provider, outcome, tally);
+    // The calls' settlements and the escalation's row are written side by side, both before the caller is answered.
+    await Promise.all([this.journal.record(job, subject, entry?.provider, outcome, tally), ...tally.settling]);
     return outcome;
   }
 
@@ -169,14 +182,6 @@ export class EscalationService {
     if (!this.enabled) return degraded("escalation_disabled", "escalation is switched off");
     if (!entry) return degraded("no_provider", `no frontier provider configured for model '${job.manifest.name}'`);
     if (job.signal.aborted) return degraded("cancelled", "the client went away");
-    let allowed: boolean;
-    try {
-      allowed = await this.deps.limiter.take(tenant.id, tenant.escalationsPerMinute, this.clock());
-    } catch (error) {
-      if (error instanceof StateUnavailable) return degraded("state_unavailable", `the rate limit could not be checked: ${error.message}`);
-      throw error;
-    }
-    if (!allowed) return degraded("rate_limited", `tenant '${tenant.id}' is over ${tenant.escalationsPerMinute} escalations per minute`);
     if (this.deps.breakers.openUntil(entry.provider.name) > 0) return degraded("circuit_open", `frontier provider '${entry.provider.name}' is failing (seen by another replica); calls are paused`);
     const permit = entry.breaker.acquire();
     if (!permit) return degraded("circuit_open", `frontier provider '${entry.provider.name}' is failing; calls are paused`);
@@ -203,16 +208,48 @@ export class EscalationService {
       signal: job.signal,
       deadlineIsCallers: job.deadline < budgetEnd,
       parse: job.parse,
-      onSettled: (settlement, written, error) => {
+      onSettled: (settlement) => {
         tally.calls++;
         paid += settlement.costUsd;
         if (settlement.usageSource !== "none") tally.usageSource = settlement.usageSource;
-        void this.afterSettle(entry, tenant, settlement, written, error);
+      },
+      onSettling: (write, settlement) => {
+        tally.settling.push(write.then(({ written, error }) => this.afterSettle(entry, tenant, settlement, written, error)));
       },
     };
 
+    // The rate limit and the first attempt's reservation are asked at once: on a shared store, one round trip instead
+    // of two. A refused rate limit gives the reservation back; the call is made only when both said yes.
+    let first: Promise<number> | undefined = reserveAttempt(plan, 0);
+    first.catch(() => undefined);
+    const giveBack = async () => {
+      const id = await first?.catch(() => undefined);
+      first = undefined;
+      if (id !== undefined) await this.deps.book.release(id).catch((error: unknown) => this.deps.log("error", `a reservation could not be given back; it stays counted at its worst case: ${(error as Error).message}`, { reqId: job.requestId }));
+    };
+    let allowed: boolean;
     try {
-      const { value, cost } = await withRetries((limit, attempt) => callOnce(plan, limit, attempt), {
+      allowed = await this.deps.limiter.take(tenant.id, tenant.escalationsPerMinute, this.clock());
+    } catch (error) {
+      await giveBack();
+      entry.breaker.abandoned(permit);
+      if (error instanceof StateUnavailable) return degraded("state_unavailable", `the rate limit could not be checked: ${error.message}`);
+      throw error;
+    }
+    if (!allowed) {
+      await giveBack();
+      entry.breaker.abandoned(permit);
+      return degraded("rate_limited", `tenant '${tenant.id}' is over ${tenant.escalationsPerMinute} escalations per minute`);
+    }
+
+    try {
+      const { value, cost } = await withRetries(
+        (limit, attempt) => {
+          const reserved = attempt === 0 ? first : undefined;
+          first = undefined;
+          return callOnce(plan, limit, attempt, reserved);
+        },
+        {
         maxRetries: entry.settings.maxRetries,
         baseDelayMs: entry.settings.retryBaseDelayMs,
         timeoutMs: entry.settings.timeoutMs,
@@ -220,7 +257,8 @@ export class EscalationService {
         deadlineIsCallers: plan.deadlineIsCallers,
         signal: job.signal,
         random: this.deps.random ?? Math.random,
-      });
+        },
+      );
       entry.breaker.succeeded(permit);
       if (cost.inputTokens !== null && cost.outputTokens !== null) tally.usage = { inputTokens: cost.inputTokens, outputTokens: cost.outputTokens };
       return {
@@ -233,6 +271,8 @@ export class EscalationService {
         ...(tally.usage ? { usage: tally.usage } : {}),
       };
     } catch (error) {
+      // A first attempt that never started (the deadline had passed) leaves its reservation unused.
+      await giveBack();
       if (error instanceof BudgetExhausted) {
         entry.breaker.abandoned(permit);
         return degraded("over_budget", `tenant '${tenant.id}' has not enough of its daily budget (${tenant.dailyBudgetUsd} USD) left for this call`);
@@ -261,21 +301,15 @@ export class EscalationService {
     return this.deps.now?.() ?? new Date();
   }
 
-  private async afterSettle(entry: ProviderEntry, tenant: Tenant, settlement: CallSettlement, written: boolean, error?: Error): Promise<void> {
+  private afterSettle(entry: ProviderEntry, tenant: Tenant, settlement: CallSettlement, written: boolean, error?: Error): void {
     const provider = entry.provider.name;
+    this.spenders.set(tenant.id, tenant);
     this.deps.metrics.frontierCalls.inc({ provider, result: settlement.result });
     this.deps.metrics.frontierLatency.observe({ provider }, settlement.latencyMs / 1000);
     this.deps.metrics.spend.inc({ tenant: tenant.id, provider }, settlement.costUsd);
     if (!written) {
       this.deps.metrics.ledgerErrors.inc();
       this.deps.log("error", `a frontier call could not be settled in the ledger; it stays counted at its worst case: ${error?.message}`, { provider });
-      return;
-    }
-    try {
-      const spend = await this.deps.book.spend(tenant.id, this.clock());
-      this.deps.metrics.budgetRemaining.set({ tenant: tenant.id }, Math.max(0, tenant.dailyBudgetUsd - spend.committedUsd - spend.reservedUsd));
-    } catch {
-      // A gauge that misses one update is not worth failing anything for.
     }
   }
 }

@@ -73,6 +73,8 @@ export interface CallTally {
   calls: number;
   usage?: TokenUsage;
   usageSource: string | null;
+  /** Settlements being written; the escalation answers once they are. */
+  settling: Array<Promise<void>>;
 }
 
 /** Time kept back from a request's deadline for writing the response after the frontier answered. */

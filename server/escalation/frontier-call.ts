@@ -30,8 +30,13 @@ export interface CallPlan<T> {
   /** The escalation's deadline is the caller's (its request ends before the escalation budget would). */
   deadlineIsCallers: boolean;
   parse(answer: unknown): T;
-  /** After each call is settled (or its settlement failed to be written: `written` false). */
-  onSettled(settlement: CallSettlement, written: boolean, error?: Error): void;
+  /** After each call, with what it cost: synchronously, before the settlement is written. */
+  onSettled(settlement: CallSettlement): void;
+  /**
+   * The settlement's write, started but not awaited: it runs beside the escalation's ledger row (one round trip
+   * fewer on a shared store); the escalation awaits both before it answers. Resolves with whether it was written.
+   */
+  onSettling(write: Promise<{ written: boolean; error?: Error }>, settlement: CallSettlement): void;
 }
 
 export interface CallResult<T> {
@@ -40,12 +45,10 @@ export interface CallResult<T> {
 }
 
 /**
- * One frontier call, written ahead: the call is recorded as pending at its worst case (the budget check and the
- * record are one step) before the request leaves, then settled with what it cost and how it ended. The call is
- * bounded by `limit` (response body included) and the caller's signal; an answer that does not parse is an
- * `invalid_answer` billed from the provider's usage.
+ * The write-ahead step of an attempt (0 for the first): the budget check and the pending row at the call's worst
+ * case, in one step. Its id, or BudgetExhausted, or SpendUnrecorded when the book could not be written.
  */
-export async function callOnce<T>(plan: CallPlan<T>, limit: AttemptLimit, attempt: number): Promise<CallResult<T>> {
+export async function reserveAttempt(plan: Pick<CallPlan<unknown>, "book" | "tenant" | "requestId" | "provider" | "reason" | "worstCaseUsd">, attempt: number): Promise<number> {
   let id: number | undefined;
   try {
     id = await plan.book.reserve(
@@ -65,7 +68,17 @@ export async function callOnce<T>(plan: CallPlan<T>, limit: AttemptLimit, attemp
     throw new SpendUnrecorded(`the call could not be recorded before it was made: ${(error as Error).message}`, { cause: error });
   }
   if (id === undefined) throw new BudgetExhausted();
+  return id;
+}
 
+/**
+ * One frontier call, written ahead: recorded as pending at its worst case (by `reserved`, the attempt's reservation
+ * already under way, or here) before the request leaves, then settled with what it cost and how it ended. The call is
+ * bounded by `limit` (response body included) and the caller's signal; an answer that does not parse is an
+ * `invalid_answer` billed from the provider's usage.
+ */
+export async function callOnce<T>(plan: CallPlan<T>, limit: AttemptLimit, attempt: number, reserved?: Promise<number>): Promise<CallResult<T>> {
+  const id = await (reserved ?? reserveAttempt(plan, attempt));
   const started = performance.now();
   const deadline = callSignal(plan.signal, limit.timeoutMs);
   let value: T | undefined;
@@ -90,13 +103,15 @@ export async function callOnce<T>(plan: CallPlan<T>, limit: AttemptLimit, attemp
   }
 
   const settlement: CallSettlement = { ...cost, result: failure?.failure ?? "ok", message: failure?.message ?? null, latencyMs: performance.now() - started };
-  try {
-    await plan.book.settle(id, settlement);
-    plan.onSettled(settlement, true);
-  } catch (error) {
-    // The row stays pending, so it is counted at its worst case: never less than what was spent.
-    plan.onSettled(settlement, false, error as Error);
-  }
+  plan.onSettled(settlement);
+  // A settlement that fails to be written leaves the row pending, counted at its worst case: never less than spent.
+  plan.onSettling(
+    plan.book.settle(id, settlement).then(
+      () => ({ written: true }),
+      (error: unknown) => ({ written: false, error: error as Error }),
+    ),
+    settlement,
+  );
   if (failure) throw failure;
   return { value: value as T, cost };
 }

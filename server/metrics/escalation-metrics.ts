@@ -7,6 +7,8 @@ export class EscalationMetrics {
   readonly frontierLatency: Histogram<"provider">;
   readonly spend: Counter<"tenant" | "provider">;
   readonly budgetRemaining: Gauge<"tenant">;
+  /** Sets `budgetRemaining` for the tenants that escalated; called at each scrape. */
+  budgetSource?: (gauge: Gauge<"tenant">) => Promise<void>;
   readonly costAvoided: Counter<"model">;
   readonly agreement: Counter<"model" | "agree">;
   readonly shadow: Counter<"model" | "outcome" | "agree">;
@@ -41,11 +43,16 @@ export class EscalationMetrics {
       labelNames: ["tenant", "provider"] as const,
       registers,
     });
+    const metrics = this;
     this.budgetRemaining = new Gauge({
       name: "specialist_budget_remaining_usd",
       help: "What is left of the tenant's daily frontier budget (reservations of calls in flight deducted).",
       labelNames: ["tenant"] as const,
       registers,
+      // Read from the spend book when scraped: in a fleet it is the shared figure, and no request waits for it.
+      async collect() {
+        await metrics.budgetSource?.(this);
+      },
     });
     this.costAvoided = new Counter({
       name: "specialist_cost_avoided_usd_total",

@@ -48,6 +48,8 @@ export interface SpendBook {
    * `limitUsd`, records the call as pending and returns its id; otherwise records nothing and returns undefined.
    */
   reserve(call: PendingCall, limitUsd: number): Promise<number | undefined>;
+  /** Gives back the reserve of a call that was recorded but will not be made (its escalation was refused after all). */
+  release(id: number): Promise<void>;
   /** Replaces the call's reserve by its actual cost (which may exceed it when a provider counts more tokens). */
   settle(id: number, settlement: CallSettlement): Promise<void>;
   spend(tenant: string, now: Date): Promise<TenantSpend>;

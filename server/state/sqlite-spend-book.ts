@@ -41,6 +41,7 @@ export class SqliteSpendBook implements SpendBook {
       pending: db.prepare("SELECT id, tenant, day, reserved_usd FROM frontier_calls WHERE status = 'pending'"),
       markUnknown: db.prepare("UPDATE frontier_calls SET status = 'unknown_outcome', cost_usd = reserved_usd, usage_source = 'reserved', result = 'unknown_outcome' WHERE id = ?"),
       spend: db.prepare("SELECT committed_nano, reserved_nano FROM tenant_spend WHERE tenant = ? AND day = ?"),
+      deleteCall: db.prepare("DELETE FROM frontier_calls WHERE id = ? AND status = 'pending'"),
     };
   }
 
@@ -76,6 +77,17 @@ export class SqliteSpendBook implements SpendBook {
         if (this.statements.reserveDay.run({ tenant: call.tenant, day, amount, limit }).changes === 0) return undefined;
         const { time, ...fields } = call;
         return Number(this.statements.insertCall.run({ ...fields, time: time.toISOString(), day }).lastInsertRowid);
+      })
+      .immediate();
+  }
+
+  async release(id: number): Promise<void> {
+    this.db
+      .transaction(() => {
+        const row = this.statements.call.get(id) as CallRow | undefined;
+        if (!row || row.status !== "pending") return;
+        this.statements.moveDay.run({ tenant: row.tenant, day: row.day, reserved: toNano(row.reserved_usd), committed: 0 });
+        this.statements.deleteCall.run(id);
       })
       .immediate();
   }

@@ -57,6 +57,18 @@ describe("the SQLite spend book", () => {
       expect(await book.spend("t", day1)).toEqual({ day: "2026-11-23", committedUsd: 0.1, reservedUsd: 0.8 });
     }));
 
+  it("gives back the reserve of a call that will not be made (a refused rate limit), and only of a pending one", () =>
+    withBook(":memory:", async (book, ledger) => {
+      const kept = (await book.reserve(call(0.4), 1))!;
+      const released = (await book.reserve(call(0.5), 1))!;
+      await book.release(released);
+      expect(await book.spend("t", day1)).toMatchObject({ committedUsd: 0, reservedUsd: 0.4 });
+      await book.settle(kept, settled(0.1));
+      await book.release(kept);
+      expect(await book.spend("t", day1)).toMatchObject({ committedUsd: 0.1, reservedUsd: 0 });
+      expect(ledger.database.prepare("SELECT id FROM frontier_calls").all()).toEqual([{ id: kept }]);
+    }));
+
   it("adds thousands of small amounts exactly, so the last cent of a budget is usable and never exceeded", () =>
     withBook(":memory:", async (book) => {
       let granted = 0;

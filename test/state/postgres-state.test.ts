@@ -1,3 +1,8 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Ledger } from "../../server/ledger/ledger.js";
 import type { EscalationRecord, LedgerStore } from "../../server/ledger/ledger-store.js";
@@ -74,6 +79,21 @@ describe.runIf(enabled)("PostgreSQL shared state", () => {
     expect(spend.reservedUsd).toBe(0);
     expect(spend.committedUsd).toBeCloseTo(0.12, 9);
     for (const book of books) await book.stop();
+  });
+
+  it("gives back the reserve of a call that will not be made, and only of a pending one", async () => {
+    const db = await open(await server.newDatabase());
+    const book = new PostgresSpendBook(db, 30_000);
+    await book.start();
+    const kept = (await book.reserve(call("acme", 0.02), 1))!;
+    const released = (await book.reserve(call("acme", 0.05), 1))!;
+    await book.release(released);
+    expect(await book.spend("acme", new Date())).toMatchObject({ committedUsd: 0, reservedUsd: 0.02 });
+    await book.settle(kept, { costUsd: 0.01, usageSource: "provider", inputTokens: 1, outputTokens: 1, result: "ok", message: null, latencyMs: 1 });
+    await book.release(kept);
+    expect(await book.spend("acme", new Date())).toMatchObject({ committedUsd: 0.01, reservedUsd: 0 });
+    expect((await db.query("SELECT id FROM frontier_calls")).rows).toEqual([{ id: kept }]);
+    await book.stop();
   });
 
   it("counts at their worst case the calls a dead replica left pending, and only those", async () => {
@@ -173,5 +193,27 @@ describe.runIf(enabled).each([
     expect(training.reviews.map((r) => r.humanLabel)).toEqual(["spam"]);
     expect(await ledger.shadowRows("2026-12-01T00:00:00.000Z")).toEqual([{ model: "m", version: "1", calls: 2, answered: 2, agreed: 1, costUsd: 0.002, latenciesMs: [30, 50] }]);
     await ledger.close();
+  });
+});
+
+describe.runIf(enabled)("export from a fleet's ledger", () => {
+  it("writes the labelled rows of a PostgreSQL ledger with `specialist export --postgres`", async () => {
+    const url = await server.newDatabase();
+    const ledger = new PostgresLedger(await open(url));
+    await ledger.recordEscalation(escalation({ inputText: "win a prize", frontierLabel: "spam" }));
+    await ledger.recordEscalation(escalation({ inputText: "lunch at noon", frontierLabel: "ham", inputHash: "sha256:b" }));
+    const dir = await mkdtemp(join(tmpdir(), "export-pg-"));
+    try {
+      const output = join(dir, "labels.jsonl");
+      const cli = new URL("../../cli/main.ts", import.meta.url).pathname;
+      await promisify(execFile)(process.execPath, ["--import", "tsx", cli, "export", "--model", "m", "--postgres", url, "-o", output]);
+      const lines = (await readFile(output, "utf8")).trim().split("\n").map((l) => JSON.parse(l) as { text: string; label: string; source: string });
+      expect(lines.map((l) => [l.text, l.label, l.source])).toEqual([
+        ["win a prize", "spam", "frontier"],
+        ["lunch at noon", "ham", "frontier"],
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

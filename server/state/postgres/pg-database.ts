@@ -63,12 +63,14 @@ export class PostgresDatabase {
    * `once`: a write that must not run twice (a reservation whose answer a lost connection may have swallowed) is
    * retried only while no connection could be had, never after it was sent.
    */
-  async query<R extends pg.QueryResultRow = Record<string, unknown>>(sql: string, params: unknown[] = [], options: { once?: boolean } = {}): Promise<pg.QueryResult<R>> {
-    if (!options.once) return this.retrying(() => this.pool.query<R>(sql, params));
+  async query<R extends pg.QueryResultRow = Record<string, unknown>>(sql: string, params: unknown[] = [], options: { once?: boolean; name?: string } = {}): Promise<pg.QueryResult<R>> {
+    // A named statement is parsed and planned once per connection: the hot path's queries are.
+    const query: pg.QueryConfig = options.name ? { name: options.name, text: sql, values: params } : { text: sql, values: params };
+    if (!options.once) return this.retrying(() => this.pool.query<R>(query));
     const client = await this.retrying(() => this.pool.connect());
     let broken: Error | undefined;
     try {
-      return await client.query<R>(sql, params);
+      return await client.query<R>(query);
     } catch (error) {
       if (!isConnectionError(error)) throw error;
       broken = error as Error;

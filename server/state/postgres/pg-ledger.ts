@@ -36,12 +36,12 @@ export class PostgresLedger implements LedgerStore {
   constructor(private readonly db: PostgresDatabase) {}
 
   async recordEscalation(record: EscalationRecord): Promise<number> {
-    const { rows } = await this.db.query<{ id: number }>(insertSql("escalations", ESCALATION_KEYS), ESCALATION_KEYS.map((k) => record[k]), { once: true });
+    const { rows } = await this.db.query<{ id: number }>(insertSql("escalations", ESCALATION_KEYS), ESCALATION_KEYS.map((k) => record[k]), { once: true, name: "specialist_escalation" });
     return rows[0]!.id;
   }
 
   async addReview(record: ReviewRecord): Promise<number> {
-    const { rows } = await this.db.query<{ id: number }>(insertSql("reviews", REVIEW_KEYS), REVIEW_KEYS.map((k) => record[k]), { once: true });
+    const { rows } = await this.db.query<{ id: number }>(insertSql("reviews", REVIEW_KEYS), REVIEW_KEYS.map((k) => record[k]), { once: true, name: "specialist_review" });
     return rows[0]!.id;
   }
 

@@ -42,21 +42,31 @@ export class PostgresSpendBook implements SpendBook {
     const { rows } = await this.db.query<{ id: number | null }>(
       "SELECT specialist_reserve($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) AS id",
       [call.tenant, utcDay(call.time), amount, limit, call.time.toISOString(), call.requestId, call.provider, call.frontierModel, call.reason, call.attempt, call.reservedUsd, this.replica],
-      { once: true },
+      { once: true, name: "specialist_reserve" },
     );
     return rows[0]?.id ?? undefined;
+  }
+
+  async release(id: number): Promise<void> {
+    // One statement, so one transaction: the row goes and its reserve with it, or neither.
+    await this.db.query(
+      `WITH gone AS (DELETE FROM frontier_calls WHERE id = $1 AND status = 'pending' RETURNING tenant, day, reserved_nano)
+       UPDATE tenant_spend t SET reserved_nano = t.reserved_nano - gone.reserved_nano FROM gone WHERE t.tenant = gone.tenant AND t.day = gone.day`,
+      [id],
+      { name: "specialist_release" },
+    );
   }
 
   async settle(id: number, s: CallSettlement): Promise<void> {
     // Settling twice changes nothing (the function skips a settled call): safe to retry.
     await this.db.query("SELECT specialist_settle($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", [
       id, toNano(s.costUsd), s.costUsd, s.usageSource, s.inputTokens, s.outputTokens, s.result, s.message, s.latencyMs, new Date().toISOString(),
-    ]);
+    ], { name: "specialist_settle" });
   }
 
   async spend(tenant: string, now: Date): Promise<TenantSpend> {
     const day = utcDay(now);
-    const { rows } = await this.db.query<{ committed_nano: number; reserved_nano: number }>("SELECT committed_nano, reserved_nano FROM tenant_spend WHERE tenant = $1 AND day = $2", [tenant, day]);
+    const { rows } = await this.db.query<{ committed_nano: number; reserved_nano: number }>("SELECT committed_nano, reserved_nano FROM tenant_spend WHERE tenant = $1 AND day = $2", [tenant, day], { name: "specialist_spend" });
     return { day, committedUsd: (rows[0]?.committed_nano ?? 0) / NANO, reservedUsd: (rows[0]?.reserved_nano ?? 0) / NANO };
   }
 
