@@ -50,7 +50,7 @@ const MESSAGE_OVERHEAD_TOKENS = 16;
 const BREAKER_GAUGE = { closed: 0, half_open: 1, open: 2 } as const;
 
 /**
- * The cascade's second stage. In order: kill switch, provider, tenant rate limit, circuit breaker, then calls with
+ * The cascade's second stage. In order: kill switch, provider, circuit breaker, tenant rate limit, then calls with
  * bounded retries inside the escalation's time budget, each written ahead in the spend book (budget check and
  * pending row in one step), validated, and settled from the provider's usage; a ledger row per escalation. Every
  * failure becomes a `degraded` outcome, never a throw: the caller always has the specialist's answer to give.
