@@ -6,6 +6,7 @@ import type { ModelManifest } from "../../models/manifest.js";
 import { OnnxSettings } from "./onnx-settings.js";
 import { encodeBatch, type EncodeLimits } from "./encode-batch.js";
 import { openSession, ort, type OpenedSession, type SessionPlacement } from "./session.js";
+import { modelTokenLimit } from "./position-limit.js";
 import { loadLocalTokenizer } from "./tokenizer.js";
 
 export interface RawClassification {
@@ -50,7 +51,9 @@ export class OnnxTextClassifier {
       await opened.session.release();
       throw new ServingError("ERR_MODEL_LOAD_FAILED", `${manifest.name}: model.onnx has no output '${outputName}' (outputs: ${outputNames.join(", ")}); set onnx.outputName in model.json`);
     }
-    const limits = { maxTokens: manifest.limits.maxTokens, maxChars: manifest.limits.maxChars };
+    // model.json's limit (default 512) never exceeds what the model was built for: a 128-position export truncates at 128.
+    const ownLimit = await modelTokenLimit(dir, join(dir, manifest.artifacts.tokenizer));
+    const limits = { maxTokens: Math.min(manifest.limits.maxTokens, ownLimit ?? Infinity), maxChars: manifest.limits.maxChars };
     return new OnnxTextClassifier(tokenizer, opened, limits, manifest.labels.length, outputName);
   }
 
