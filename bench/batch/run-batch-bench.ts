@@ -1,6 +1,7 @@
 import { performance } from "node:perf_hooks";
 import OpenAI, { toFile } from "openai";
 import { closedLoop, openLoop, type LoadResult } from "../load/load-generator.js";
+import { median } from "../load/median.js";
 
 export interface BatchBenchOptions {
   origin: string;
@@ -62,12 +63,6 @@ async function waitFor(client: OpenAI, id: string, done: (b: OpenAI.Batches.Batc
 
 const ended = (b: OpenAI.Batches.Batch) => ["completed", "failed", "expired", "cancelled"].includes(b.status);
 const answeredOf = (b: OpenAI.Batches.Batch) => (b.request_counts?.completed ?? 0) + (b.request_counts?.failed ?? 0);
-const median = (xs: number[]) => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = (sorted.length - 1) / 2;
-  return (sorted[Math.floor(mid)]! + sorted[Math.ceil(mid)]!) / 2;
-};
-
 /**
  * The Batch API against interactive requests on one server, alternated `rounds` times so that a noisy machine
  * shows in the spread, not in the ratio: (1) the texts as interactive requests, `clients` in a closed loop; (2) the

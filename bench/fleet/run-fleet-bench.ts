@@ -3,6 +3,7 @@ import type { ServerConfigInput } from "../../server/config/schema.js";
 import { FakeFrontier } from "../faults/fake-frontier.js";
 import { startFleet } from "./local-fleet.js";
 import { startPostgres, startRedis } from "./state-servers.js";
+import { median } from "../load/median.js";
 
 const UNSURE = "Hi Bob, the meeting moved to 3pm tomorrow, see the agenda attached.";
 
@@ -33,11 +34,6 @@ export interface FleetBenchResult {
   p50Ms: { embedded: number; shared: number; addedPerEscalation: number };
   throughput: Array<{ replicas: number; requestsPerSecond: number; p99Ms: number }>;
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return (s[Math.floor((s.length - 1) / 2)]! + s[Math.ceil((s.length - 1) / 2)]!) / 2;
-};
 
 /**
  * Cascaded traffic (every input escalates) through haproxy: (1) one replica on the embedded store against one on

@@ -33,6 +33,15 @@ export interface EscalationRecord extends ReviewRecord {
   usageSource: string | null;
 }
 
+/** The columns each record is written with, in both ledgers. */
+export const REVIEW_COLUMNS = [
+  "time", "tenant", "model", "version", "inputHash", "inputText", "specialistLabel", "specialistConfidence", "frontierLabel",
+] as const satisfies ReadonlyArray<keyof ReviewRecord>;
+export const ESCALATION_COLUMNS = [
+  ...REVIEW_COLUMNS, "reason", "provider", "frontierModel", "inputTokens", "outputTokens", "costUsd", "latencyMs", "outcome",
+  "failure", "message", "prompt", "priceVersion", "requestId", "calls", "usageSource",
+] as const satisfies ReadonlyArray<keyof EscalationRecord>;
+
 export interface StoredReview extends ReviewRecord {
   id: number;
   status: "open" | "resolved";
@@ -48,7 +57,6 @@ export interface ListQuery {
   before?: number;
   limit: number;
 }
-
 
 export interface TrainingRows {
   escalations: Array<EscalationRecord & { id: number }>;

@@ -2,12 +2,8 @@ import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { migrateLedger } from "./ledger-schema.js";
-import type { EscalationRecord, LedgerStore, ListQuery, ReviewRecord, ShadowRow, StoredReview, TrainingRows } from "./ledger-store.js";
-import { camel, snake } from "./column-names.js";
-
-function fromRow<T>(row: Record<string, unknown>): T {
-  return Object.fromEntries(Object.entries(row).map(([k, v]) => [camel(k), v])) as T;
-}
+import { ESCALATION_COLUMNS, REVIEW_COLUMNS, type EscalationRecord, type LedgerStore, type ListQuery, type ReviewRecord, type ShadowRow, type StoredReview, type TrainingRows } from "./ledger-store.js";
+import { camelRow as fromRow, snake } from "./column-names.js";
 
 /**
  * The durable record of escalations and review items, in one SQLite file. WAL with synchronous=NORMAL: a
@@ -31,16 +27,10 @@ export class Ledger implements LedgerStore {
       const pageSize = this.db.pragma("page_size", { simple: true }) as number;
       this.db.pragma(`max_page_count = ${Math.max(1, Math.floor(options.maxBytes / pageSize))}`);
     }
-    const insert = (table: string, keys: string[]) =>
+    const insert = (table: string, keys: readonly string[]) =>
       this.db.prepare(`INSERT INTO ${table} (${keys.map(snake).join(", ")}) VALUES (${keys.map((k) => `@${k}`).join(", ")})`);
-    this.insertEscalation = insert("escalations", [
-      "time", "tenant", "model", "version", "inputHash", "inputText", "specialistLabel", "specialistConfidence", "reason",
-      "provider", "frontierModel", "frontierLabel", "inputTokens", "outputTokens", "costUsd", "latencyMs", "outcome",
-      "failure", "message", "prompt", "priceVersion", "requestId", "calls", "usageSource",
-    ]);
-    this.insertReview = insert("reviews", [
-      "time", "tenant", "model", "version", "inputHash", "inputText", "specialistLabel", "specialistConfidence", "frontierLabel",
-    ]);
+    this.insertEscalation = insert("escalations", ESCALATION_COLUMNS);
+    this.insertReview = insert("reviews", REVIEW_COLUMNS);
   }
 
   /** The open database, for the other embedded stores kept in the same file (the spend book). */

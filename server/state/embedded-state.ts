@@ -17,20 +17,20 @@ export function openSqliteLedger(settings: LedgerSettings): Ledger {
   }
 }
 
-/** One process's state: the SQLite ledger file (spend written ahead in it, batch records) and in-process limits. */
-export function openEmbeddedState(settings: LedgerSettings, escalationEnabled: boolean): ServingState {
+/** The records of one process in the SQLite ledger file: escalations and reviews, spend written ahead, batch jobs. */
+export function openSqliteRecords(settings: LedgerSettings): Pick<ServingState, "ledger" | "book" | "batches" | "recovered" | "close"> {
   const ledger = openSqliteLedger(settings);
   const book = new SqliteSpendBook(ledger.database);
-  const recovered = book.recoverPending();
+  return { ledger, book, batches: new SqliteBatchStore(ledger.database), recovered: book.recoverPending(), close: () => ledger.close() };
+}
+
+/** One process's state: the SQLite records and in-process limits. */
+export function openEmbeddedState(settings: LedgerSettings, escalationEnabled: boolean): ServingState {
   return {
     kind: { ledger: "sqlite", limits: "memory" },
-    ledger,
-    book,
+    ...openSqliteRecords(settings),
     limiter: new MemoryRateLimiter(),
     killSwitch: new MemoryKillSwitch(escalationEnabled),
     breakers: new LocalBreakers(),
-    batches: new SqliteBatchStore(ledger.database),
-    recovered,
-    close: () => ledger.close(),
   };
 }

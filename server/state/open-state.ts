@@ -2,7 +2,7 @@ import { ServingError } from "../errors/registry.js";
 import type { LedgerStore } from "../ledger/ledger-store.js";
 import type { BatchStore } from "./batch-store.js";
 import { LocalBreakers, type BreakerSync } from "./breaker-sync.js";
-import { openEmbeddedState, openSqliteLedger } from "./embedded-state.js";
+import { openEmbeddedState, openSqliteRecords } from "./embedded-state.js";
 import { MemoryKillSwitch, type KillSwitch } from "./kill-switch.js";
 import { PostgresBatchStore } from "./postgres/pg-batch-store.js";
 import { PostgresDatabase } from "./postgres/pg-database.js";
@@ -14,9 +14,7 @@ import { RedisConnection } from "./redis/redis-connection.js";
 import { RedisKillSwitch } from "./redis/redis-kill-switch.js";
 import { RedisRateLimiter } from "./redis/redis-rate-limiter.js";
 import type { ServingState, StateConfig } from "./serving-state.js";
-import { SqliteBatchStore } from "./sqlite-batch-store.js";
-import { SqliteSpendBook, type RecoveredCalls } from "./sqlite-spend-book.js";
-import type { SpendBook } from "./spend-book.js";
+import type { RecoveredCalls, SpendBook } from "./spend-book.js";
 
 type Log = (level: "info" | "warn" | "error", message: string, fields?: Record<string, unknown>) => void;
 
@@ -56,13 +54,9 @@ export async function openState(config: StateConfig, log: Log = () => {}): Promi
       book = spend;
       batches = new PostgresBatchStore(db, spend.replica, config.state.replicaTimeoutMs);
     } else {
-      const sqlite = openSqliteLedger(config.ledger);
-      closers.push(() => sqlite.close());
-      const spend = new SqliteSpendBook(sqlite.database);
-      recovered = spend.recoverPending();
-      ledger = sqlite;
-      book = spend;
-      batches = new SqliteBatchStore(sqlite.database);
+      const records = openSqliteRecords(config.ledger);
+      closers.push(records.close);
+      ({ ledger, book, batches, recovered } = records);
     }
 
     let limiter: RateLimiter = new MemoryRateLimiter();

@@ -4,8 +4,7 @@ import type { BatchStore } from "./batch-store.js";
 import type { BreakerSync } from "./breaker-sync.js";
 import type { KillSwitch } from "./kill-switch.js";
 import type { RateLimiter } from "./rate-limiter.js";
-import type { SpendBook } from "./spend-book.js";
-import type { RecoveredCalls } from "./sqlite-spend-book.js";
+import type { RecoveredCalls, SpendBook } from "./spend-book.js";
 
 /**
  * The state that outlives a request: the ledger (escalations, reviews), frontier spend written ahead, escalation

@@ -29,6 +29,12 @@ export interface CallSettlement {
   latencyMs: number;
 }
 
+/** Calls a stopped process left pending, counted at their worst case (`unknown_outcome`) when they were recovered. */
+export interface RecoveredCalls {
+  calls: number;
+  usd: number;
+}
+
 export interface TenantSpend {
   day: string;
   /** Settled calls, plus calls whose outcome a crash left unknown (at their reserved cost). */

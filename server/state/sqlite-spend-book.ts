@@ -1,10 +1,5 @@
 import type Database from "better-sqlite3";
-import { NANO, toNano, utcDay, type CallSettlement, type PendingCall, type SpendBook, type TenantSpend } from "./spend-book.js";
-
-export interface RecoveredCalls {
-  calls: number;
-  usd: number;
-}
+import { NANO, toNano, utcDay, type CallSettlement, type PendingCall, type RecoveredCalls, type SpendBook, type TenantSpend } from "./spend-book.js";
 
 interface CallRow {
   tenant: string;

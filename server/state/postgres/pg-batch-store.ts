@@ -1,11 +1,11 @@
 import type { BatchPatch, BatchStore, StoredBatch, StoredFile } from "../batch-store.js";
 import type { PostgresDatabase } from "./pg-database.js";
-import { camel, snake } from "../../ledger/column-names.js";
+import { camelRow, snake } from "../../ledger/column-names.js";
 
 const HIDDEN = new Set(["seq", "runner"]);
 const JSON_KEYS = new Set(["metadata", "errors"]);
 
-const fromRow = <T>(row: Record<string, unknown>): T => Object.fromEntries(Object.entries(row).filter(([k]) => !HIDDEN.has(k)).map(([k, v]) => [camel(k), v])) as T;
+const fromRow = <T>(row: Record<string, unknown>): T => camelRow<T>(row, HIDDEN);
 const columns = (values: Record<string, unknown>) => {
   const entries = Object.entries(values);
   return { names: entries.map(([k]) => snake(k)), params: entries.map(([k, v]) => (JSON_KEYS.has(k) && v !== null && v !== undefined ? JSON.stringify(v) : v)) };

@@ -1,17 +1,6 @@
-import type { EscalationRecord, LedgerStore, ListQuery, ReviewRecord, ShadowRow, StoredReview, TrainingRows } from "../../ledger/ledger-store.js";
+import { camelRow as fromRow, snake } from "../../ledger/column-names.js";
+import { ESCALATION_COLUMNS, REVIEW_COLUMNS, type EscalationRecord, type LedgerStore, type ListQuery, type ReviewRecord, type ShadowRow, type StoredReview, type TrainingRows } from "../../ledger/ledger-store.js";
 import type { PostgresDatabase } from "./pg-database.js";
-import { camel, snake } from "../../ledger/column-names.js";
-
-const fromRow = <T>(row: Record<string, unknown>): T => Object.fromEntries(Object.entries(row).map(([k, v]) => [camel(k), v])) as T;
-
-const ESCALATION_KEYS = [
-  "time", "tenant", "model", "version", "inputHash", "inputText", "specialistLabel", "specialistConfidence", "reason",
-  "provider", "frontierModel", "frontierLabel", "inputTokens", "outputTokens", "costUsd", "latencyMs", "outcome",
-  "failure", "message", "prompt", "priceVersion", "requestId", "calls", "usageSource",
-] as const satisfies ReadonlyArray<keyof EscalationRecord>;
-const REVIEW_KEYS = [
-  "time", "tenant", "model", "version", "inputHash", "inputText", "specialistLabel", "specialistConfidence", "frontierLabel",
-] as const satisfies ReadonlyArray<keyof ReviewRecord>;
 
 const insertSql = (table: string, keys: readonly string[]) =>
   `INSERT INTO ${table} (${keys.map(snake).join(", ")}) VALUES (${keys.map((_, i) => `$${i + 1}`).join(", ")}) RETURNING id`;
@@ -36,12 +25,12 @@ export class PostgresLedger implements LedgerStore {
   constructor(private readonly db: PostgresDatabase) {}
 
   async recordEscalation(record: EscalationRecord): Promise<number> {
-    const { rows } = await this.db.query<{ id: number }>(insertSql("escalations", ESCALATION_KEYS), ESCALATION_KEYS.map((k) => record[k]), { once: true, name: "specialist_escalation" });
+    const { rows } = await this.db.query<{ id: number }>(insertSql("escalations", ESCALATION_COLUMNS), ESCALATION_COLUMNS.map((k) => record[k]), { once: true, name: "specialist_escalation" });
     return rows[0]!.id;
   }
 
   async addReview(record: ReviewRecord): Promise<number> {
-    const { rows } = await this.db.query<{ id: number }>(insertSql("reviews", REVIEW_KEYS), REVIEW_KEYS.map((k) => record[k]), { once: true, name: "specialist_review" });
+    const { rows } = await this.db.query<{ id: number }>(insertSql("reviews", REVIEW_COLUMNS), REVIEW_COLUMNS.map((k) => record[k]), { once: true, name: "specialist_review" });
     return rows[0]!.id;
   }
 

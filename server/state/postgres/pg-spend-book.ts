@@ -1,7 +1,6 @@
 import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
-import type { RecoveredCalls } from "../sqlite-spend-book.js";
-import { NANO, toNano, utcDay, type CallSettlement, type PendingCall, type SpendBook, type TenantSpend } from "../spend-book.js";
+import { NANO, toNano, utcDay, type CallSettlement, type PendingCall, type RecoveredCalls, type SpendBook, type TenantSpend } from "../spend-book.js";
 import type { PostgresDatabase } from "./pg-database.js";
 
 /**
