@@ -98,8 +98,9 @@ export async function runBatchBench(options: BatchBenchOptions): Promise<BatchBe
     for (const batchRunning of [false, true]) {
       let running: OpenAI.Batches.Batch | undefined;
       if (batchRunning) {
-        // Enough lines to outlast the window, even at the share of the workers interactive traffic leaves it.
-        const lines = Array.from({ length: Math.ceil((batch.linesPerSecond * options.seconds * 4) / texts.length) }, () => texts).flat();
+        // Enough lines to outlast the window: beside interactive traffic a batch gets at most a quarter of one
+        // worker, so what a batch alone answers in 1.5 windows is plenty.
+        const lines = Array.from({ length: Math.ceil((batch.linesPerSecond * options.seconds * 1.5) / texts.length) }, () => texts).flat();
         running = await startBatch(client, model, lines);
         running = await waitFor(client, running.id, (b) => ended(b) || (b.status === "in_progress" && answeredOf(b) > 0));
       }

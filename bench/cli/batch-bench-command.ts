@@ -44,7 +44,7 @@ export function registerBatchBench(bench: Command): void {
           cache: { enabled: false },
           metrics: { defaultMetrics: false },
           ledger: { path: flags.ledger ?? join(dir, "ledger.sqlite") },
-          batch: { filesDir: join(dir, "files") },
+          batch: { filesDir: join(dir, "files"), maxFileBytes: 2 ** 31 },
         },
         {},
       );

@@ -10,6 +10,7 @@ import { registerFlywheel } from "./flywheel-command.js";
 import { registerFuzz } from "./fuzz-command.js";
 import { registerSoak } from "./soak-command.js";
 import { registerSemanticCacheBench } from "./semantic-cache-command.js";
+import { registerTokenizeBench } from "./tokenize-bench-command.js";
 
 /** Benchmarks are scripts that own their process (they start servers and load generators): run them as children. */
 function runScript(name: string, args: string[]): Promise<void> {
@@ -57,4 +58,5 @@ export function registerBench(program: Command): void {
   registerFuzz(bench);
   registerSoak(bench);
   registerSemanticCacheBench(bench);
+  registerTokenizeBench(bench);
 }

@@ -1,4 +1,6 @@
+import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { Readable } from "node:stream";
 import { countTokens } from "gpt-tokenizer/encoding/o200k_base";
 import { readJson, startLoopbackServer, type LoopbackServer } from "../load/loopback-server.js";
 
@@ -24,6 +26,19 @@ export type Behaviour =
   /** A valid answer padded to `bytes`, sent in 1 MiB chunks without a length header. */
   | { kind: "huge"; bytes: number };
 
+/** How the fake's Batch API ends a batch: every line answered, some lines failed, or the window running out. */
+export type BatchBehaviour = { kind: "complete"; failEvery?: number } | { kind: "expire"; answered: number } | { kind: "reject_upload" };
+
+interface FakeBatch {
+  id: string;
+  status: string;
+  inputFileId: string;
+  polls: number;
+  outputFileId: string | null;
+  errorFileId: string | null;
+  lines: number;
+}
+
 export interface SeenRequest {
   path: string;
   authorization: string | undefined;
@@ -45,6 +60,11 @@ export class FakeFrontier {
   private server?: LoopbackServer;
   url = "";
   fallback: Behaviour = { kind: "answer" };
+  /** The Batch API: what the next batches do, and after how many status polls they end. */
+  batchBehaviour: BatchBehaviour = { kind: "complete" };
+  pollsToEnd = 2;
+  readonly batches = new Map<string, FakeBatch>();
+  private readonly files = new Map<string, string>();
   labelOf: (text: string) => string = (text) => (/free|prize|won|click/i.test(text) ? "spam" : "ham");
 
   async start(): Promise<this> {
@@ -62,6 +82,10 @@ export class FakeFrontier {
     this.script.length = 0;
     this.seen.length = 0;
     this.fallback = { kind: "answer" };
+    this.batchBehaviour = { kind: "complete" };
+    this.pollsToEnd = 2;
+    this.batches.clear();
+    this.files.clear();
   }
 
   async stop(): Promise<void> {
@@ -69,6 +93,7 @@ export class FakeFrontier {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (/\/(files|batches)(\/|$)/.test(req.url ?? "")) return this.batchApi(req, res);
     const body = await readJson(req);
     const anthropic = req.url?.endsWith("/messages") ?? false;
     const messages: Array<{ role: string; content: string }> = body.messages ?? [];
@@ -125,6 +150,105 @@ export class FakeFrontier {
     if (!res.destroyed) res.end(tail);
   }
 
+  /** OpenAI's files and batches routes, enough for the official SDK: each line is answered as a chat completion would be. */
+  private async batchApi(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = req.url ?? "";
+    const json = (status: number, value: unknown): void => void res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(value));
+    this.seen.push({ path: url, authorization: req.headers.authorization, apiKey: undefined, body: null, text: "" });
+    if (req.method === "POST" && url.endsWith("/files")) {
+      if (this.batchBehaviour.kind === "reject_upload") return json(400, { error: { message: "scripted: the file was refused" } });
+      const form = await new Response(Readable.toWeb(req) as ReadableStream, { headers: { "content-type": req.headers["content-type"] ?? "" } }).formData();
+      const file = form.get("file") as File;
+      const id = `file-${randomUUID()}`;
+      this.files.set(id, await file.text());
+      return json(200, { id, object: "file", bytes: file.size, created_at: 0, filename: file.name, purpose: form.get("purpose") });
+    }
+    const content = url.match(/\/files\/([^/]+)\/content$/);
+    if (content) {
+      const text = this.files.get(content[1]!);
+      if (text === undefined) return json(404, { error: { message: "no such file" } });
+      return void res.writeHead(200, { "content-type": "application/jsonl" }).end(text);
+    }
+    if (req.method === "POST" && url.endsWith("/batches")) {
+      const body = await readJson(req);
+      const input = this.files.get(body.input_file_id);
+      if (input === undefined) return json(400, { error: { message: "no such input file" } });
+      const batch: FakeBatch = { id: `batch_${randomUUID()}`, status: "in_progress", inputFileId: body.input_file_id, polls: 0, outputFileId: null, errorFileId: null, lines: input.split("\n").filter((l) => l.trim()).length };
+      this.batches.set(batch.id, batch);
+      return json(200, this.batchObject(batch));
+    }
+    const found = url.match(/\/batches\/([^/]+)(\/cancel)?$/);
+    const batch = found ? this.batches.get(found[1]!) : undefined;
+    if (!batch) return json(404, { error: { message: "no such batch" } });
+    if (found![2]) {
+      if (batch.status === "in_progress") batch.status = "cancelled";
+    } else if (batch.status === "in_progress" && ++batch.polls >= this.pollsToEnd) this.end(batch);
+    return json(200, this.batchObject(batch));
+  }
+
+  private end(batch: FakeBatch): void {
+    const behaviour = this.batchBehaviour;
+    const outputs: string[] = [];
+    const errors: string[] = [];
+    this.files
+      .get(batch.inputFileId)!
+      .split("\n")
+      .filter((l) => l.trim())
+      .forEach((raw, i) => {
+        const line = JSON.parse(raw) as { custom_id: string; body: any };
+        if (behaviour.kind === "expire" && i >= behaviour.answered) return;
+        if (behaviour.kind === "complete" && behaviour.failEvery && i % behaviour.failEvery === behaviour.failEvery - 1) {
+          errors.push(JSON.stringify({ id: `r${i}`, custom_id: line.custom_id, response: { status_code: 400, body: { error: { message: "scripted line failure" } } }, error: null }));
+          return;
+        }
+        const text = (line.body.messages ?? []).filter((m: { role: string }) => m.role === "user").map((m: { content: string }) => m.content).join("\n");
+        const body = this.chatCompletion(line.body, { answer: { label: this.labelOf(text) }, usage: true });
+        outputs.push(JSON.stringify({ id: `r${i}`, custom_id: line.custom_id, response: { status_code: 200, body }, error: null }));
+      });
+    const save = (lines: string[]) => {
+      if (lines.length === 0) return null;
+      const id = `file-${randomUUID()}`;
+      this.files.set(id, `${lines.join("\n")}\n`);
+      return id;
+    };
+    batch.outputFileId = save(outputs);
+    batch.errorFileId = save(errors);
+    batch.status = behaviour.kind === "expire" ? "expired" : "completed";
+  }
+
+  private batchObject(batch: FakeBatch) {
+    return {
+      id: batch.id,
+      object: "batch",
+      endpoint: "/v1/chat/completions",
+      input_file_id: batch.inputFileId,
+      completion_window: "24h",
+      status: batch.status,
+      output_file_id: batch.outputFileId,
+      error_file_id: batch.errorFileId,
+      created_at: 0,
+      request_counts: { total: batch.lines, completed: 0, failed: 0 },
+    };
+  }
+
+  private chatCompletion(body: any, out: { answer?: unknown; text?: string; usage?: boolean | "total_only"; finish?: string }) {
+    const structured = out.answer !== undefined;
+    const inputTokens = countTokens((body.messages ?? []).map((m: { content: string }) => m.content).join("")) + 8;
+    const outputTokens = 6;
+    return {
+      id: "chatcmpl-fake",
+      object: "chat.completion",
+      created: Math.floor(Date.now() / 1000),
+      model: body.model,
+      choices: [{ index: 0, message: { role: "assistant", content: structured ? JSON.stringify(out.answer) : out.text, refusal: null }, finish_reason: out.finish ?? "stop", logprobs: null }],
+      ...(out.usage === false
+        ? {}
+        : out.usage === "total_only"
+          ? { usage: { total_tokens: inputTokens + outputTokens } }
+          : { usage: { prompt_tokens: inputTokens, completion_tokens: outputTokens, total_tokens: inputTokens + outputTokens } }),
+    };
+  }
+
   private reply(res: ServerResponse, anthropic: boolean, body: any, out: { answer?: unknown; text?: string; usage?: boolean | "total_only"; finish?: string }): void {
     if (res.destroyed) return;
     const structured = out.answer !== undefined;
@@ -145,25 +269,7 @@ export class FakeFrontier {
           stop_sequence: null,
           usage: { input_tokens: inputTokens, output_tokens: outputTokens },
         }
-      : {
-          id: "chatcmpl-fake",
-          object: "chat.completion",
-          created: Math.floor(Date.now() / 1000),
-          model: body.model,
-          choices: [
-            {
-              index: 0,
-              message: { role: "assistant", content: structured ? JSON.stringify(out.answer) : out.text, refusal: null },
-              finish_reason: out.finish ?? "stop",
-              logprobs: null,
-            },
-          ],
-          ...(out.usage === false
-            ? {}
-            : out.usage === "total_only"
-              ? { usage: { total_tokens: inputTokens + outputTokens } }
-              : { usage: { prompt_tokens: inputTokens, completion_tokens: outputTokens, total_tokens: inputTokens + outputTokens } }),
-        };
+      : this.chatCompletion(body, out);
     res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(payload));
   }
 }

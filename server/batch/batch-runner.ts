@@ -1,7 +1,9 @@
 import { randomUUID } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import { performance } from "node:perf_hooks";
 import type { Tenant } from "../auth/tenants.js";
 import type { BatchSettings } from "../config/batch-schema.js";
+import { PROVIDER_BATCH_WAIT_MS } from "../escalation/escalation-types.js";
 import type { Caller } from "../serving/caller.js";
 import type { ServingCore } from "../serving/serving-core.js";
 import type { BatchStore, StoredBatch } from "../state/batch-store.js";
@@ -13,6 +15,8 @@ import type { LineAppender } from "./jsonl-file.js";
 const now = () => Math.floor(Date.now() / 1000);
 /** Progress is written to the store at most this often while a job runs (and always at its end). */
 const PROGRESS_EVERY_MS = 1_000;
+/** A window of lines is sorted by length only when no interactive request came for this long. */
+const INTERACTIVE_QUIET_MS = 1_000;
 /** Open jobs are looked for this often: in a fleet, those whose replica stopped are adopted. */
 const ADOPT_EVERY_MS = 15_000;
 
@@ -31,7 +35,7 @@ export interface RunnerDeps {
  */
 export class BatchRunner {
   private readonly queue: string[] = [];
-  private active: { id: string; stop: boolean } | undefined;
+  private active: { id: string; stop: boolean; controller: AbortController } | undefined;
   private stopping = false;
   private loop: Promise<void> | undefined;
   private adopter: NodeJS.Timeout | undefined;
@@ -60,7 +64,7 @@ export class BatchRunner {
   /** Stops taking new lines of the job, if it is the one running; the runner records the cancellation when they end. */
   cancelRunning(id: string): boolean {
     if (this.active?.id !== id) return false;
-    this.active.stop = true;
+    this.halt(this.active);
     return true;
   }
 
@@ -68,8 +72,17 @@ export class BatchRunner {
   async stop(): Promise<void> {
     this.stopping = true;
     clearInterval(this.adopter);
-    if (this.active) this.active.stop = true;
+    if (this.active) this.halt(this.active);
     await this.loop;
+  }
+
+  /**
+   * No new lines. Lines waiting on a provider batch (hours) are let go rather than waited for: their answers are not
+   * written, so the job runs them again when it resumes.
+   */
+  private halt(active: { stop: boolean; controller: AbortController }): void {
+    active.stop = true;
+    if (this.deps.settings.frontierBatch) active.controller.abort();
   }
 
   private kick(): void {
@@ -104,7 +117,10 @@ export class BatchRunner {
       return;
     }
 
-    const active: { id: string; stop: boolean } = (this.active = { id: batch.id, stop: false });
+    const controller = new AbortController();
+    // Every line in flight listens on it (hundreds): not a leak.
+    setMaxListeners(0, controller.signal);
+    const active = (this.active = { id: batch.id, stop: false, controller });
     const output = batch.outputFileId!;
     const errorFile = batch.errorFileId;
     const answered = answeredFrom(await files.completeLines(output), errorFile ? await files.completeLines(errorFile) : []);
@@ -113,8 +129,24 @@ export class BatchRunner {
     let errors: Promise<LineAppender> | undefined = errorFile ? files.appender(errorFile) : undefined;
     const expired = () => batch.expiresAt !== null && now() >= batch.expiresAt;
     let lastProgress = performance.now();
-    const controller = new AbortController();
-    const caller = (requestId: string): Caller => ({ tenant, requestId, signal: controller.signal, arrived: performance.now(), priority: "background", deadlineMs: settings.lineDeadlineMs });
+    let latest: { completed: number; failed: number } | undefined;
+    let trailing: NodeJS.Timeout | undefined;
+    const writeProgress = () => {
+      clearTimeout(trailing);
+      trailing = undefined;
+      lastProgress = performance.now();
+      if (!latest) return;
+      // In a fleet the cancel may have reached another replica: the stored status says so.
+      void store
+        .updateBatch(batch.id, latest)
+        .then((stored) => {
+          if (stored.status === "cancelling") this.halt(active);
+        })
+        .catch(() => undefined);
+    };
+    // With frontierBatch, a line's escalation may wait for the provider's batch: its deadline allows for that.
+    const deadlineMs = settings.lineDeadlineMs + (settings.frontierBatch ? PROVIDER_BATCH_WAIT_MS : 0);
+    const caller = (requestId: string): Caller => ({ tenant, requestId, signal: controller.signal, arrived: performance.now(), priority: "background", deadlineMs, frontierBatch: settings.frontierBatch });
     try {
       const result = await runJob(files.lines(batch.inputFileId), answered, {
         endpoint: batch.endpoint as BatchEndpoint,
@@ -131,18 +163,17 @@ export class BatchRunner {
           return (await errors).append(line);
         },
         stopped: () => active.stop || expired(),
+        discard: () => controller.signal.aborted,
+        sortWindow: () => !this.deps.core.classify.interactiveWithin(INTERACTIVE_QUIET_MS),
         onProgress: (counts) => {
-          if (performance.now() - lastProgress < PROGRESS_EVERY_MS) return;
-          lastProgress = performance.now();
-          // In a fleet the cancel may have reached another replica: the stored status says so.
-          void store
-            .updateBatch(batch.id, counts)
-            .then((stored) => {
-              if (stored.status === "cancelling") active.stop = true;
-            })
-            .catch(() => undefined);
+          latest = counts;
+          const wait = PROGRESS_EVERY_MS - (performance.now() - lastProgress);
+          // The last counts before a lull (lines waiting on a provider's batch) are written too, a little later.
+          if (wait > 0) trailing ??= setTimeout(writeProgress, wait);
+          else writeProgress();
         },
       });
+      clearTimeout(trailing);
       await store.updateBatch(batch.id, { completed: result.completed, failed: result.failed });
       if (this.stopping && !expired()) return; // resumed at the next start
       const current = (await store.getBatch(batch.id))!;
@@ -156,8 +187,7 @@ export class BatchRunner {
 
   /** Counts the input's lines and opens the output file: from here on the job can be resumed. */
   private async validate(batch: StoredBatch): Promise<StoredBatch> {
-    let total = 0;
-    for await (const _ of this.deps.files.lines(batch.inputFileId)) total++;
+    const total = await this.deps.files.countLines(batch.inputFileId);
     const current = (await this.deps.store.getBatch(batch.id))!;
     if (current.status === "cancelling") return current;
     const outputFileId = await this.newOutputFile(batch, "output");

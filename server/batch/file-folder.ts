@@ -3,7 +3,7 @@ import { mkdir, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { completeLines, jsonlLines, lineAppender, type LineAppender } from "./jsonl-file.js";
+import { completeLines, countJsonlLines, jsonlLines, lineAppender, type LineAppender } from "./jsonl-file.js";
 
 /** The contents of the Batch API's files: one `<id>.jsonl` per file in a folder. */
 export class FileFolder {
@@ -40,6 +40,10 @@ export class FileFolder {
 
   lines(id: string): AsyncGenerator<{ text: string; number: number }> {
     return jsonlLines(this.path(id));
+  }
+
+  countLines(id: string): Promise<number> {
+    return countJsonlLines(this.path(id));
   }
 
   completeLines(id: string): Promise<string[]> {

@@ -28,6 +28,26 @@ export async function* jsonlLines(path: string): AsyncGenerator<{ text: string; 
   if (rest.trim() !== "") yield { text: rest.replace(/\r$/, ""), number: number + 1 };
 }
 
+/**
+ * How many lines `jsonlLines` yields (those holding more than white space), counted on the bytes: decoding a large
+ * input only to count it cost the batch runner a tenth of its main thread.
+ */
+export async function countJsonlLines(path: string): Promise<number> {
+  let count = 0;
+  let blank = true;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
+    const bytes = chunk as Buffer;
+    for (let i = 0; i < bytes.length; i++) {
+      const b = bytes[i]!;
+      if (b === 10) {
+        if (!blank) count++;
+        blank = true;
+      } else if (blank && b !== 32 && b !== 9 && b !== 13) blank = false;
+    }
+  }
+  return blank ? count : count + 1;
+}
+
 /** The complete lines of a file being appended to (none when it does not exist); a last line a crash cut is removed first. */
 export async function completeLines(path: string): Promise<string[]> {
   const content = await readFile(path, "utf8").catch((error: NodeJS.ErrnoException) => {

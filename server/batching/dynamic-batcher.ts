@@ -8,7 +8,7 @@ const INTERACTIVE_RESERVE_MS = 1_000;
 const BACKGROUND_FILL_MS = 20;
 /** Sharing with interactive traffic, background batches are this share of `maxBatchSize` and run this share of one worker's time. */
 const SHARED_BATCH_SHARE = 1 / 8;
-const SHARED_DUTY = 1 / 4;
+const SHARED_DUTY = 1 / 8;
 
 export interface BatcherSettings {
   maxBatchSize: number;
@@ -25,6 +25,9 @@ export interface BatchOutcome<O> {
   computeMs: number;
 }
 
+/** An input's relative cost (for text, its length): bounds what one background batch may cost beside interactive work. */
+export type InputWeight<I> = (input: I) => number;
+
 export interface BatchObserver {
   onBatch?(size: number, queueWaitsMs: number[]): void;
   onBatchDone?(size: number, computeMs: number): void;
@@ -38,7 +41,7 @@ export interface SubmitOptions {
   /**
    * `interactive` (default): a caller waits. `background` (batch jobs): dispatched only while no interactive input
    * waits. Alone, in full batches on every worker; while interactive traffic is recent (shared mode), one small batch at
-   * a time on at most a quarter of one worker's time, so that interactive latency barely moves.
+   * a time on at most an eighth of one worker's time, so that interactive latency barely moves.
    */
   priority?: Priority;
 }
@@ -103,11 +106,14 @@ export class DynamicBatcher<I, O> {
   private idleWaiters: Array<() => void> = [];
   /** Smoothed batch compute time, for Retry-After hints. */
   private averageBatchMs = 10;
+  /** Smoothed weight of an interactive input: a shared background batch weighs at most its share of a batch of those. */
+  private interactiveWeight: number | undefined;
 
   constructor(
     private readonly settings: BatcherSettings,
     private readonly runBatch: (inputs: I[]) => Promise<BatchOutcome<O>>,
     private readonly observer: BatchObserver = {},
+    private readonly weigh?: InputWeight<I>,
   ) {}
 
   /** Inputs waiting, both priorities. */
@@ -165,7 +171,10 @@ export class DynamicBatcher<I, O> {
       options.signal?.addEventListener("abort", onAbort, { once: true });
       inputs.forEach((input, index) => lane.queue.push({ input, index, request, enqueuedAt: now }));
       lane.queued += inputs.length;
-      if (lane === this.interactive) this.lastInteractiveAt = now;
+      if (lane === this.interactive) {
+        this.lastInteractiveAt = now;
+        if (this.weigh) for (const input of inputs) this.interactiveWeight = 0.95 * (this.interactiveWeight ?? this.weigh(input)) + 0.05 * this.weigh(input);
+      }
       this.observer.onQueueDepth?.(this.depth);
       this.pump();
     });
@@ -239,7 +248,10 @@ export class DynamicBatcher<I, O> {
         this.schedule(fillDue - now);
         break;
       }
-      this.dispatch(this.background, now, size);
+      // Batch jobs send their inputs sorted by length: a shared batch of the longest ones would hold a worker many
+      // times longer than one of interactive inputs. Its weight is capped like its size.
+      const weightCap = shared && this.weigh && this.interactiveWeight !== undefined ? size * this.interactiveWeight : Infinity;
+      this.dispatch(this.background, now, size, weightCap);
     }
     this.compact(this.interactive);
     this.compact(this.background);
@@ -257,11 +269,16 @@ export class DynamicBatcher<I, O> {
     }, Math.max(0, Math.ceil(delayMs)));
   }
 
-  private dispatch(lane: Lane<O, I>, now: number, size = this.settings.maxBatchSize): void {
+  private dispatch(lane: Lane<O, I>, now: number, size = this.settings.maxBatchSize, weightCap = Infinity): void {
     const batch: Array<QueuedItem<I, O>> = [];
+    let weight = 0;
     while (batch.length < size) {
       const item = this.peekLive(lane);
       if (!item) break;
+      if (weightCap !== Infinity) {
+        weight += this.weigh!(item.input);
+        if (batch.length > 0 && weight > weightCap) break;
+      }
       lane.queue[lane.head++] = undefined;
       item.request.queued--;
       item.request.queueMs = Math.max(item.request.queueMs, now - item.enqueuedAt);

@@ -1,6 +1,7 @@
 import { LRUCache } from "lru-cache";
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { ModelManifest } from "../models/manifest.js";
+import { LocalAnswerShare, type AnswerShare, type SharedAnswer } from "../state/answer-share.js";
 import { cosine } from "./lexical-vector.js";
 import { isSemanticHit, semanticKey, similarity, type SemanticKey } from "./semantic-match.js";
 
@@ -23,6 +24,34 @@ export interface SemanticCacheSettings {
   ttlMs: number;
 }
 
+/** A key and its answer as replicas pass them: the vector's typed arrays in base64. */
+interface EncodedEntry {
+  ids: string;
+  weights: string;
+  negations: string;
+  answer: StoredAnswer;
+}
+
+const bytes = (array: Uint32Array | Float32Array) => Buffer.from(array.buffer, array.byteOffset, array.byteLength).toString("base64");
+
+function encodeEntry(key: SemanticKey, answer: StoredAnswer): string {
+  return JSON.stringify({ ids: bytes(key.vector.ids), weights: bytes(key.vector.weights), negations: key.negations, answer } satisfies EncodedEntry);
+}
+
+function decodeEntry(payload: string): { key: SemanticKey; answer: StoredAnswer } | undefined {
+  try {
+    const entry = JSON.parse(payload) as EncodedEntry;
+    const ids = Buffer.from(entry.ids, "base64");
+    const weights = Buffer.from(entry.weights, "base64");
+    if (ids.length !== weights.length || ids.length % 4 !== 0 || typeof entry.answer?.label !== "string") return undefined;
+    // Copied out: a Buffer from base64 may sit at an offset that is no multiple of 4 in a shared pool.
+    const vector = { ids: new Uint32Array(new Uint8Array(ids).buffer), weights: new Float32Array(new Uint8Array(weights).buffer) };
+    return { key: { vector, negations: String(entry.negations) }, answer: entry.answer };
+  } catch {
+    return undefined;
+  }
+}
+
 interface Entry {
   key: SemanticKey;
   answer: StoredAnswer;
@@ -32,8 +61,9 @@ interface Entry {
 /**
  * Frontier answers reused for texts close enough to the one they answered, per tenant and model version (a tenant's
  * answers never serve another; a new version starts cold). Only models whose manifest carries a calibrated
- * similarity take part. One process's memory, searched exhaustively: a lookup only happens where a frontier call
- * (hundreds of milliseconds) would, and `bench semantic-cache` measures what it costs.
+ * similarity take part. Each process searches its own memory exhaustively: a lookup only happens where a frontier
+ * call (hundreds of milliseconds) would, and `bench semantic-cache` measures what it costs. In a fleet, answers
+ * travel between replicas through the `AnswerShare` (a Redis stream), so one replica's frontier call serves all.
  */
 export class SemanticCache {
   private readonly shelves: LRUCache<string, Entry[]>;
@@ -42,6 +72,7 @@ export class SemanticCache {
   constructor(
     private readonly settings: SemanticCacheSettings,
     registry: Registry,
+    private readonly share: AnswerShare = new LocalAnswerShare(),
   ) {
     this.shelves = new LRUCache<string, Entry[]>({ max: 10_000 });
     this.lookups = new Counter({
@@ -94,11 +125,28 @@ export class SemanticCache {
     return hit;
   }
 
+  /** Takes in the answers other replicas shared, those already shared first: resolves once those are in. */
+  async join(): Promise<void> {
+    if (!this.settings.enabled) return;
+    await this.share.subscribe((shared) => this.adopt(shared));
+  }
+
   remember(tenant: string, manifest: ModelManifest, key: SemanticKey, answer: StoredAnswer): void {
     const shelf = this.shelf(tenant, manifest);
+    const expires = Date.now() + this.settings.ttlMs;
+    this.keep(shelf, { key, answer, expires });
+    this.share.publish({ shelf, payload: encodeEntry(key, answer), expires });
+  }
+
+  private adopt(shared: SharedAnswer): void {
+    const entry = decodeEntry(shared.payload);
+    if (entry) this.keep(shared.shelf, { ...entry, expires: Math.min(shared.expires, Date.now() + this.settings.ttlMs) });
+  }
+
+  private keep(shelf: string, entry: Entry): void {
     const now = Date.now();
     const entries = (this.shelves.get(shelf) ?? []).filter((e) => e.expires > now);
-    entries.push({ key, answer, expires: now + this.settings.ttlMs });
+    entries.push(entry);
     if (entries.length > this.settings.maxEntriesPerModel) entries.splice(0, entries.length - this.settings.maxEntriesPerModel);
     this.shelves.set(shelf, entries);
   }

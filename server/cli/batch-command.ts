@@ -6,7 +6,7 @@ import OpenAI, { toFile } from "openai";
 import type { Tenant, TenantDirectory } from "../auth/tenants.js";
 import { answeredFrom, runJob, type AnsweredLines } from "../batch/batch-job.js";
 import { BATCH_ENDPOINTS, executeLine, parseLine, type BatchEndpoint } from "../batch/batch-lines.js";
-import { completeLines, jsonlLines, lineAppender, type LineAppender } from "../batch/jsonl-file.js";
+import { completeLines, countJsonlLines, jsonlLines, lineAppender, type LineAppender } from "../batch/jsonl-file.js";
 import { loadConfig } from "../config/load-config.js";
 import { ServingError } from "../errors/registry.js";
 import { ServingMetrics } from "../metrics/serving-metrics.js";
@@ -45,12 +45,6 @@ async function firstUrl(input: string): Promise<string | undefined> {
     }
   }
   return undefined;
-}
-
-async function countLines(input: string): Promise<number> {
-  let total = 0;
-  for await (const _ of jsonlLines(input)) total++;
-  return total;
 }
 
 /** A bar on a terminal, a line every few seconds otherwise, nothing with --no-progress. */
@@ -119,7 +113,7 @@ async function runLocally(input: string, flags: BatchFlags, endpoint: BatchEndpo
   try {
     const tenant = tenantFor(core.tenants, flags.tenant);
     const answered = await answeredBefore(flags.output, errorsPath);
-    const total = await countLines(input);
+    const total = await countJsonlLines(input);
     const bar = progress(flags.progress, total, answered.completed + answered.failed);
     const files = await appenders(flags.output, errorsPath);
     try {

@@ -130,8 +130,10 @@ export const CacheSettings = z
         enabled: z.boolean().default(true),
         maxEntriesPerModel: z.number().int().min(1).max(1_000_000).default(10_000),
         ttlMs: z.number().int().min(1).default(86_400_000),
+        /** With `state.redis`: answers kept on the stream replicas share them by (about this many, all models). */
+        sharedMaxEntries: z.number().int().min(100).max(10_000_000).default(100_000),
       })
       .strict()
-      .default({ enabled: true, maxEntriesPerModel: 10_000, ttlMs: 86_400_000 }),
+      .default({ enabled: true, maxEntriesPerModel: 10_000, ttlMs: 86_400_000, sharedMaxEntries: 100_000 }),
   })
   .strict();

@@ -22,6 +22,8 @@ export interface CascadeInput {
   route: Route;
   /** Whether answers may come from (and go to) the semantic cache: not for a forced route or a canary's share. */
   cacheable: boolean;
+  /** Escalations may go through the provider's Batch API (a batch job's lines). */
+  viaBatch?: boolean;
 }
 
 /** What the cascade did with one answer of the specialist. */
@@ -86,6 +88,7 @@ export class ClassificationCascade {
               specialist: { label: input.outputs[i]!.label, confidence: input.outputs[i]!.confidence },
               deadline: input.deadline - RESPONSE_MARGIN_MS,
               signal: input.signal,
+              ...(input.viaBatch ? { viaBatch: true } : {}),
             })
           : undefined,
       ),

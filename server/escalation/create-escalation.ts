@@ -2,10 +2,11 @@ import type { EscalationSettings, ProviderSettings } from "../config/escalation-
 import { ServingError } from "../errors/registry.js";
 import type { EscalationMetrics } from "../metrics/escalation-metrics.js";
 import type { ServingState } from "../state/serving-state.js";
-import { EscalationService } from "./escalation-service.js";
+import type { BatchSettings } from "../config/batch-schema.js";
+import { EscalationService, type BatchedProvider } from "./escalation-service.js";
 import type { EscalationLog } from "./escalation-types.js";
 import { priceBook } from "./price-table.js";
-import { createProvider } from "./providers/create-provider.js";
+import { createBatchProvider, createProvider } from "./providers/create-provider.js";
 import type { FrontierProvider } from "./providers/frontier-provider.js";
 
 /**
@@ -16,7 +17,7 @@ export function createEscalation(
   settings: EscalationSettings,
   state: ServingState,
   metrics: EscalationMetrics,
-  options: { storeInputs: boolean; log: EscalationLog; env?: NodeJS.ProcessEnv },
+  options: { storeInputs: boolean; log: EscalationLog; env?: NodeJS.ProcessEnv; batch?: BatchSettings },
 ): EscalationService {
   const prices = priceBook(settings.prices);
   const providers = new Map<string, { provider: FrontierProvider; settings: ProviderSettings }>();
@@ -26,6 +27,15 @@ export function createEscalation(
     }
     providers.set(name, { provider: createProvider(name, provider, options.env), settings: provider });
   }
+  const batchProviders = new Map<string, BatchedProvider>();
+  const batch = options.batch;
+  if (batch?.enabled && batch.frontierBatch) {
+    for (const [name, provider] of Object.entries(settings.providers)) {
+      const batched = createBatchProvider(name, provider, { flushMs: batch.frontierBatchFlushMs, maxRequests: batch.frontierBatchMaxRequests, pollMs: batch.frontierBatchPollMs }, options.env);
+      if (batched) batchProviders.set(name, { provider: batched, priceFactor: batch.frontierBatchPriceFactor });
+      else options.log("warn", `batch.frontierBatch: provider '${name}' (${provider.kind}) has no Batch API here; the escalations of batch jobs call it one by one`);
+    }
+  }
   if (providers.size === 0) options.log("info", "no frontier provider configured: inputs below threshold are answered by the specialist, flagged degraded");
-  return new EscalationService({ settings, providers, prices, book: state.book, limiter: state.limiter, killSwitch: state.killSwitch, breakers: state.breakers, ledger: state.ledger, metrics, storeInputs: options.storeInputs, log: options.log });
+  return new EscalationService({ settings, providers, batchProviders, prices, book: state.book, limiter: state.limiter, killSwitch: state.killSwitch, breakers: state.breakers, ledger: state.ledger, metrics, storeInputs: options.storeInputs, log: options.log });
 }

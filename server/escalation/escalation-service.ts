@@ -14,7 +14,7 @@ import type { CallSettlement, SpendBook } from "../state/spend-book.js";
 import { CircuitBreaker, type BreakerPermit } from "./circuit-breaker.js";
 import { BudgetExhausted, callOnce, reserveAttempt, SpendUnrecorded, type CallPlan } from "./frontier-call.js";
 import { EscalationJournal } from "./escalation-journal.js";
-import type { CallOutcome, CallTally, Degraded, DegradeReason, EscalationLog, EscalationOutcome, EscalationRequest, FrontierJob, LedgerSubject } from "./escalation-types.js";
+import { PROVIDER_BATCH_WAIT_MS, type CallOutcome, type CallTally, type Degraded, type DegradeReason, type EscalationLog, type EscalationOutcome, type EscalationRequest, type FrontierJob, type LedgerSubject } from "./escalation-types.js";
 import { FrontierError, type FrontierFailure } from "./frontier-error.js";
 import { costUsd, type PriceBook } from "./price-table.js";
 import type { FrontierProvider, FrontierRequest } from "./providers/frontier-provider.js";
@@ -24,12 +24,23 @@ interface ProviderEntry {
   provider: FrontierProvider;
   settings: ProviderSettings;
   breaker: CircuitBreaker;
+  /** What its calls cost as a share of the model's list price (a Batch API's discount). */
+  priceFactor: number;
+  /** Answers come from the provider's batch jobs, within hours: not held to the per-minute rate limit. */
+  batched: boolean;
+}
+
+export interface BatchedProvider {
+  provider: FrontierProvider & { close(): Promise<void> };
+  priceFactor: number;
 }
 
 
 export interface EscalationDeps {
   settings: EscalationSettings;
   providers: Map<string, { provider: FrontierProvider; settings: ProviderSettings }>;
+  /** Per provider name, the same model through its Batch API, for the escalations of batch jobs that ask for it. */
+  batchProviders?: Map<string, BatchedProvider>;
   prices: PriceBook;
   book: SpendBook;
   limiter: RateLimiter;
@@ -57,6 +68,7 @@ const BREAKER_GAUGE = { closed: 0, half_open: 1, open: 2 } as const;
  */
 export class EscalationService {
   private readonly entries = new Map<string, ProviderEntry>();
+  private readonly batchEntries = new Map<string, ProviderEntry>();
   private readonly journal: EscalationJournal;
   /** Tenants whose budget the gauge reports: those that made a call since start. */
   private readonly spenders = new Map<string, Tenant>();
@@ -73,14 +85,21 @@ export class EscalationService {
       }
     };
     this.journal = new EscalationJournal({ ledger: deps.ledger, metrics: deps.metrics, log: deps.log, priceVersion: deps.prices.version, clock: () => this.clock() });
-    for (const [name, { provider, settings }] of deps.providers) {
-      const breaker = new CircuitBreaker(settings.breaker, (state) => {
+    const breakerFor = (name: string, settings: ProviderSettings, shared: boolean) => {
+      deps.metrics.breakerState.set({ provider: name }, 0);
+      return new CircuitBreaker(settings.breaker, (state) => {
         deps.metrics.breakerState.set({ provider: name }, BREAKER_GAUGE[state]);
-        if (state === "open") deps.breakers.opened(name, Date.now() + settings.breaker.coolDownMs);
+        if (state === "open" && shared) deps.breakers.opened(name, Date.now() + settings.breaker.coolDownMs);
         deps.log("warn", `frontier provider ${name}: circuit ${state.replace("_", "-")}`, { provider: name });
       });
-      deps.metrics.breakerState.set({ provider: name }, 0);
-      this.entries.set(name, { provider, settings, breaker });
+    };
+    for (const [name, { provider, settings }] of deps.providers) {
+      this.entries.set(name, { provider, settings, breaker: breakerFor(name, settings, true), priceFactor: 1, batched: false });
+      const batched = deps.batchProviders?.get(name);
+      if (!batched) continue;
+      // One try, waiting as long as the provider's batch may take; the Batch API has a breaker of its own.
+      const waiting = { ...settings, timeoutMs: PROVIDER_BATCH_WAIT_MS, maxRetries: 0 };
+      this.batchEntries.set(name, { provider: batched.provider, settings: waiting, breaker: breakerFor(`${name}:batch`, settings, false), priceFactor: batched.priceFactor, batched: true });
     }
   }
 
@@ -93,9 +112,15 @@ export class EscalationService {
     await this.deps.killSwitch.set(on);
   }
 
-  providerFor(manifest: ModelManifest): ProviderEntry | undefined {
+  providerFor(manifest: ModelManifest, viaBatch = false): ProviderEntry | undefined {
     const name = manifest.escalation.provider ?? this.deps.settings.defaultProvider;
-    return name === undefined ? undefined : this.entries.get(name);
+    if (name === undefined) return undefined;
+    return (viaBatch ? this.batchEntries.get(name) : undefined) ?? this.entries.get(name);
+  }
+
+  /** Gives up on the provider batches still open (their callers get the specialist's answer). */
+  async close(): Promise<void> {
+    await Promise.all([...(this.deps.batchProviders?.values() ?? [])].map((b) => b.provider.close()));
   }
 
   /** USD per input token of the model's provider, to estimate what the specialist saved; undefined without one. */
@@ -119,6 +144,7 @@ export class EscalationService {
    */
   async escalate(request: EscalationRequest, reason: "low_confidence" | "shadow" = "low_confidence", budgetMs = this.deps.settings.deadlineMs): Promise<EscalationOutcome> {
     const { system, user } = request.prompt.render(request.text);
+    const viaBatch = request.viaBatch === true && this.providerFor(request.manifest, true)?.batched === true;
     const outcome = await this.ask(
       {
         tenant: request.tenant,
@@ -127,8 +153,9 @@ export class EscalationService {
         request: { system, messages: [{ role: "user", content: user }], answerSchema: request.prompt.answerSchema, strict: true },
         parse: (answer) => request.prompt.parseAnswer(answer),
         deadline: request.deadline,
-        budgetMs,
+        budgetMs: viaBatch ? PROVIDER_BATCH_WAIT_MS : budgetMs,
         signal: request.signal,
+        viaBatch,
       },
       {
         inputHash: hashInput(request.text),
@@ -159,7 +186,7 @@ export class EscalationService {
   /** One frontier call under every control, recorded in the ledger as `subject` describes it. Never throws. */
   async ask<T>(job: FrontierJob<T>, subject: LedgerSubject): Promise<CallOutcome<T>> {
     const started = performance.now();
-    const entry = this.providerFor(job.manifest);
+    const entry = this.providerFor(job.manifest, job.viaBatch);
     const tally: CallTally = { calls: 0, usageSource: null, settling: [] };
     let outcome: CallOutcome<T>;
     try {
@@ -186,7 +213,8 @@ export class EscalationService {
     const permit = entry.breaker.acquire();
     if (!permit) return degraded("circuit_open", `frontier provider '${entry.provider.name}' is failing; calls are paused`);
 
-    const price = this.deps.prices.priceOf(entry.provider.model)!;
+    const listPrice = this.deps.prices.priceOf(entry.provider.model)!;
+    const price = { inputUsdPerMTok: listPrice.inputUsdPerMTok * entry.priceFactor, outputUsdPerMTok: listPrice.outputUsdPerMTok * entry.priceFactor };
     const maxOutputTokens = Math.max(job.maxOutputTokens ?? 0, entry.settings.maxOutputTokens);
     const request: FrontierRequest = { ...job.request, maxOutputTokens };
     const inputTokens =
@@ -229,7 +257,7 @@ export class EscalationService {
     };
     let allowed: boolean;
     try {
-      allowed = await this.deps.limiter.take(tenant.id, tenant.escalationsPerMinute, this.clock());
+      allowed = entry.batched || (await this.deps.limiter.take(tenant.id, tenant.escalationsPerMinute, this.clock()));
     } catch (error) {
       await giveBack();
       entry.breaker.abandoned(permit);

@@ -47,6 +47,8 @@ export interface FrontierJob<T> {
   /** The escalation's own time budget (every try, back-off and body), ending no later than `deadline`. */
   budgetMs: number;
   signal: AbortSignal;
+  /** Through the provider's Batch API when the model's provider has one (a batch job's escalation): cheaper, hours. */
+  viaBatch?: boolean;
 }
 
 /** Ledger fields that depend on what was escalated; the service adds tenant, model, provider, cost and outcome. */
@@ -64,6 +66,8 @@ export interface EscalationRequest {
   /** performance.now() time by which the answer must be ready. */
   deadline: number;
   signal: AbortSignal;
+  /** May wait for the provider's Batch API (see FrontierJob). */
+  viaBatch?: boolean;
 }
 
 export type EscalationLog = (level: "debug" | "info" | "warn" | "error", message: string, fields?: Record<string, unknown>) => void;
@@ -76,6 +80,9 @@ export interface CallTally {
   /** Settlements being written; the escalation answers once they are. */
   settling: Array<Promise<void>>;
 }
+
+/** A provider batch may take its whole 24 h window; a call through one waits that long and a little more. */
+export const PROVIDER_BATCH_WAIT_MS = 25 * 3_600_000;
 
 /** Time kept back from a request's deadline for writing the response after the frontier answered. */
 export const RESPONSE_MARGIN_MS = 10;

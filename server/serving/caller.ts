@@ -16,6 +16,8 @@ export interface Caller {
   priority?: Priority;
   /** This caller's own deadline when the request sets none, and its cap (batch lines wait behind interactive traffic). */
   deadlineMs?: number;
+  /** Escalations may go through the provider's Batch API (`batch.frontierBatch`): a batch job's lines. */
+  frontierBatch?: boolean;
 }
 
 export interface DeadlineSettings {

@@ -53,11 +53,20 @@ function resultOf(output: ClassificationOutput, outcome: InputOutcome): Classifi
  * its scheduler, then the cascade (threshold, escalation, review, shadow). Knows nothing of HTTP.
  */
 export class ClassifyServing {
+  /** performance.now() time of the last interactive (not background) request. */
+  private lastInteractiveAt = -Infinity;
+
   constructor(private readonly deps: ClassifyServingDeps) {}
+
+  /** Whether an interactive request came within the last `ms`: batch jobs then leave the workers' time to it. */
+  interactiveWithin(ms: number): boolean {
+    return performance.now() - this.lastInteractiveAt < ms;
+  }
 
   async classify(request: ClassifyRequest, caller: Caller): Promise<ClassifyResponse> {
     const { registry, cache, metrics } = this.deps;
     const { model: name, input, deadline_ms, route } = request;
+    if (caller.priority !== "background") this.lastInteractiveAt = performance.now();
     const routed = registry.route(name);
     let manifest = routed.backend.manifest;
     caller.onModel?.(manifest.name);
@@ -84,7 +93,18 @@ export class ClassifyServing {
       const { backend, result: specialist } = await classifyRouted(routed, missing, { deadline, signal, ...(caller.priority ? { priority: caller.priority } : {}) });
       manifest = backend.manifest;
       timings = specialist;
-      const outcomes = await this.deps.cascade.apply({ backend, texts: missing, outputs: specialist.outputs, tenant, requestId: caller.requestId, deadline, signal, route, cacheable: cached });
+      const outcomes = await this.deps.cascade.apply({
+        backend,
+        texts: missing,
+        outputs: specialist.outputs,
+        tenant,
+        requestId: caller.requestId,
+        deadline,
+        signal,
+        route,
+        cacheable: cached,
+        ...(caller.frontierBatch ? { viaBatch: true } : {}),
+      });
       fresh = specialist.outputs.map((output, k) => {
         const outcome = outcomes[k]!;
         metrics.predictions.inc({ model: manifest.name, label: output.label, confident: outcome.decision.below ? "false" : "true" });

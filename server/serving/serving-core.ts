@@ -55,12 +55,13 @@ export async function createServingCore(config: Readonly<ServerConfig>, registry
       });
     }
     const escalationMetrics = new EscalationMetrics(metrics.registry);
-    const escalation = createEscalation(config.escalation, state, escalationMetrics, { storeInputs: config.ledger.storeInputs, log });
+    const escalation = createEscalation(config.escalation, state, escalationMetrics, { storeInputs: config.ledger.storeInputs, log, batch: config.batch });
     const prompts = new FrontierPromptCache();
     for (const model of registry.list()) if (model.status === "ready") await prompts.get(model.backend);
     const shadow = new ShadowSampler(escalation, config.escalation.shadowDeadlineMs);
     // `cache.enabled: false` means no cache at all: a caller measuring raw escalation gets no reused answers either.
-    const semantic = new SemanticCache({ ...config.cache.semantic, enabled: config.cache.enabled && config.cache.semantic.enabled }, metrics.registry);
+    const semantic = new SemanticCache({ ...config.cache.semantic, enabled: config.cache.enabled && config.cache.semantic.enabled }, metrics.registry, state.answers);
+    await semantic.join();
     const cascade = new ClassificationCascade({ escalation, shadow, prompts, semantic, ledger: state.ledger, metrics: escalationMetrics, storeInputs: config.ledger.storeInputs });
     const cache = new ResponseCache<ClassificationResult>(config.cache, metrics.registry);
     const deadlines = { requestDeadlineMs: config.server.requestDeadlineMs, maxRequestDeadlineMs: config.server.maxRequestDeadlineMs };
@@ -83,6 +84,7 @@ export async function createServingCore(config: Readonly<ServerConfig>, registry
         escalateOutput: (input) => escalateInvalidOutput(escalation, config.escalation.outputDeadlineMs, input),
       }),
       close: async () => {
+        await escalation.close();
         await shadow.stop();
         await state.close();
       },

@@ -1,6 +1,7 @@
 import type { LedgerSettings } from "../config/escalation-schema.js";
 import { ServingError } from "../errors/registry.js";
 import { Ledger } from "../ledger/ledger.js";
+import { LocalAnswerShare } from "./answer-share.js";
 import { LocalBreakers } from "./breaker-sync.js";
 import { MemoryKillSwitch } from "./kill-switch.js";
 import { MemoryRateLimiter } from "./rate-limiter.js";
@@ -32,5 +33,6 @@ export function openEmbeddedState(settings: LedgerSettings, escalationEnabled: b
     limiter: new MemoryRateLimiter(),
     killSwitch: new MemoryKillSwitch(escalationEnabled),
     breakers: new LocalBreakers(),
+    answers: new LocalAnswerShare(),
   };
 }

@@ -1,5 +1,6 @@
 import { ServingError } from "../errors/registry.js";
 import type { LedgerStore } from "../ledger/ledger-store.js";
+import { LocalAnswerShare, type AnswerShare } from "./answer-share.js";
 import type { BatchStore } from "./batch-store.js";
 import { LocalBreakers, type BreakerSync } from "./breaker-sync.js";
 import { openEmbeddedState, openSqliteRecords } from "./embedded-state.js";
@@ -9,6 +10,7 @@ import { PostgresDatabase } from "./postgres/pg-database.js";
 import { PostgresLedger } from "./postgres/pg-ledger.js";
 import { PostgresSpendBook } from "./postgres/pg-spend-book.js";
 import { MemoryRateLimiter, type RateLimiter } from "./rate-limiter.js";
+import { RedisAnswerShare } from "./redis/redis-answer-share.js";
 import { RedisBreakerSync } from "./redis/redis-breaker-sync.js";
 import { RedisConnection } from "./redis/redis-connection.js";
 import { RedisKillSwitch } from "./redis/redis-kill-switch.js";
@@ -23,7 +25,7 @@ const unreachable = (path: string, error: unknown) =>
 
 /**
  * The configured state: embedded unless `state.postgres` or `state.redis` is set. PostgreSQL takes the ledger, the
- * spend book and the batch records; Redis takes rate limits, the kill switch and open circuits. Either may be used
+ * spend book and the batch records; Redis takes rate limits, the kill switch, open circuits and the semantic cache's answers. Either may be used
  * alone. A shared store that cannot be reached at start-up stops start-up, with the setting to fix.
  */
 export async function openState(config: StateConfig, log: Log = () => {}): Promise<ServingState> {
@@ -62,6 +64,7 @@ export async function openState(config: StateConfig, log: Log = () => {}): Promi
     let limiter: RateLimiter = new MemoryRateLimiter();
     let killSwitch: KillSwitch = new MemoryKillSwitch(enabled);
     let breakers: BreakerSync = new LocalBreakers();
+    let answers: AnswerShare = new LocalAnswerShare();
     if (redis) {
       const connection = await RedisConnection.open(redis).catch((error: unknown) => {
         throw unreachable("state.redis.url", error);
@@ -72,9 +75,11 @@ export async function openState(config: StateConfig, log: Log = () => {}): Promi
       closers.push(() => killSwitch.close());
       breakers = await RedisBreakerSync.open(connection, Object.keys(config.escalation.providers));
       closers.push(() => breakers.close());
+      answers = new RedisAnswerShare(connection, config.cache.semantic.sharedMaxEntries);
+      closers.push(() => answers.close());
     }
-    log("info", `shared state: ledger and spend on ${postgres ? "PostgreSQL" : "SQLite"}, rate limits, kill switch and breakers ${redis ? "on Redis" : "in this process"}`);
-    return { kind: { ledger: postgres ? "postgres" : "sqlite", limits: redis ? "redis" : "memory" }, ledger, book, limiter, killSwitch, breakers, batches, recovered, close };
+    log("info", `shared state: ledger and spend on ${postgres ? "PostgreSQL" : "SQLite"}, rate limits, kill switch, breakers and semantic-cache answers ${redis ? "on Redis" : "in this process"}`);
+    return { kind: { ledger: postgres ? "postgres" : "sqlite", limits: redis ? "redis" : "memory" }, ledger, book, limiter, killSwitch, breakers, batches, answers, recovered, close };
   } catch (error) {
     await close();
     throw error;

@@ -1,5 +1,6 @@
 import type { ServerConfig } from "../config/schema.js";
 import type { LedgerStore } from "../ledger/ledger-store.js";
+import type { AnswerShare } from "./answer-share.js";
 import type { BatchStore } from "./batch-store.js";
 import type { BreakerSync } from "./breaker-sync.js";
 import type { KillSwitch } from "./kill-switch.js";
@@ -8,7 +9,7 @@ import type { RecoveredCalls, SpendBook } from "./spend-book.js";
 
 /**
  * The state that outlives a request: the ledger (escalations, reviews), frontier spend written ahead, escalation
- * rate limits, the kill switch, open circuits and the Batch API's records. Embedded (one process) or shared by a
+ * rate limits, the kill switch, open circuits, the Batch API's records and the semantic cache's answers. Embedded (one process) or shared by a
  * fleet (PostgreSQL and Redis): the rest of the server does not know which.
  */
 export interface ServingState {
@@ -20,9 +21,11 @@ export interface ServingState {
   killSwitch: KillSwitch;
   breakers: BreakerSync;
   batches: BatchStore;
+  /** The semantic cache's answers, passed between replicas. */
+  answers: AnswerShare;
   /** Frontier calls a stopped process left in flight, now counted at their worst case. */
   recovered: RecoveredCalls;
   close(): Promise<void>;
 }
 
-export type StateConfig = Pick<ServerConfig, "ledger" | "state" | "escalation">;
+export type StateConfig = Pick<ServerConfig, "ledger" | "state" | "escalation" | "cache">;

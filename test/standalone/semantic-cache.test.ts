@@ -5,7 +5,7 @@ import { negationSignature } from "../../server/cache/negation-cues.js";
 import { SemanticCache } from "../../server/cache/semantic-cache.js";
 import { semanticKey, similarity } from "../../server/cache/semantic-match.js";
 import { chooseSimilarityThreshold, wilsonUpper, type LabelledPair } from "../../server/cache/similarity-threshold.js";
-import { ModelManifest } from "../../server/models/manifest-validation.js";
+import { semanticManifest } from "../helpers/semantic-manifest.js";
 
 const INVOICE = "Dear Ann,\nyour invoice 4411 for March is attached.\nPlease pay within 30 days.\nRegards, Tom";
 
@@ -61,17 +61,7 @@ describe("the similarity threshold", () => {
   });
 });
 
-const manifest = (version: string, similarity?: number) =>
-  ModelManifest.parse({
-    name: "m",
-    version,
-    format: "onnx",
-    task: "text-classification",
-    labels: ["ham", "spam"],
-    ...(similarity !== undefined
-      ? { semanticCache: { embedder: "lexical-v1", similarity, falseHitTarget: 0.005, falseHitUpperBound: 0.004, pairs: 1000, hits: 900, falseHits: 0, calibratedOn: "test data" } }
-      : {}),
-  });
+const manifest = semanticManifest;
 
 describe("SemanticCache", () => {
   const answer = { label: "ham", provider: "p", model: "f" };

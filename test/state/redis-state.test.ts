@@ -1,4 +1,8 @@
+import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SemanticCache } from "../../server/cache/semantic-cache.js";
+import { semanticManifest } from "../helpers/semantic-manifest.js";
+import { RedisAnswerShare } from "../../server/state/redis/redis-answer-share.js";
 import { RedisBreakerSync } from "../../server/state/redis/redis-breaker-sync.js";
 import { RedisConnection } from "../../server/state/redis/redis-connection.js";
 import { RedisKillSwitch } from "../../server/state/redis/redis-kill-switch.js";
@@ -98,5 +102,46 @@ describe.runIf(enabled)("Redis shared state", () => {
 
   it("refuses to start against a Redis that is not there, with StateUnavailable", async () => {
     await expect(RedisConnection.open({ url: `redis://127.0.0.1:${await freePort()}`, keyPrefix: "x:", commandTimeoutMs: 200 })).rejects.toBeInstanceOf(StateUnavailable);
+  });
+
+  it("passes semantic-cache answers between replicas: one frontier answer serves near-duplicates on all, never a negation or another tenant", async () => {
+    const prefix = `t${++prefixes}:`;
+    const manifest = (version: string) => semanticManifest(version, 0.6);
+    const v1 = manifest("1");
+    const shares: RedisAnswerShare[] = [];
+    const cache = async (ttlMs = 60_000) => {
+      const share = new RedisAnswerShare(await replica(prefix), 1_000);
+      shares.push(share);
+      const c = new SemanticCache({ enabled: true, maxEntriesPerModel: 100, ttlMs }, new Registry(), share);
+      await c.join();
+      return c;
+    };
+    const text = "Dear Ann,\nyour invoice 4411 for March is attached.\nPlease pay within 30 days.\nRegards, Tom";
+    const nearDuplicate = text.replace("4411", "5120").replace("Ann", "Bob");
+    const negated = text.replace("is attached", "is not attached");
+    try {
+      const [a, b] = [await cache(), await cache()];
+      const key = (t: string) => a.keyFor(v1, t)!;
+      a.remember("acme", v1, key(text), { label: "ham", provider: "openai", model: "gpt" });
+      await eventually(() => b.lookup("acme", v1, key(nearDuplicate)) !== undefined);
+      expect(b.lookup("acme", v1, key(nearDuplicate))).toMatchObject({ answer: { label: "ham", provider: "openai" } });
+      expect(b.lookup("acme", v1, key(negated))).toBeUndefined();
+      expect(b.lookup("other-tenant", v1, key(nearDuplicate))).toBeUndefined();
+      expect(b.lookup("acme", manifest("2"), key(nearDuplicate))).toBeUndefined();
+      // A replica that starts later has the fleet's answers before its first request, and its own answers travel back.
+      const c = await cache();
+      expect(c.lookup("acme", v1, key(nearDuplicate))).toBeDefined();
+      c.remember("acme", v1, key("Win a free cruise today, click the link now"), { label: "spam", provider: "openai", model: "gpt" });
+      await eventually(() => a.lookup("acme", v1, key("WIN a FREE cruise today click the link")) !== undefined);
+      // An answer past its time is not passed on.
+      const shortLived = await cache(1);
+      shortLived.remember("acme", v1, key("Meeting moved to Thursday at noon in room 4"), { label: "ham", provider: "openai", model: "gpt" });
+      await new Promise((r) => setTimeout(r, 300));
+      const late = await cache();
+      expect(late.lookup("acme", v1, key("Meeting moved to Thursday at noon in room 5"))).toBeUndefined();
+      expect(late.lookup("acme", v1, key(nearDuplicate))).toBeDefined();
+    } finally {
+      for (const share of shares) await share.close();
+    }
   });
 });

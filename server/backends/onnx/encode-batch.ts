@@ -1,4 +1,5 @@
 import type { PreTrainedTokenizer } from "@huggingface/transformers";
+import { fastBertEncoder, type TextIdsEncoder } from "./fast-bert-encoder.js";
 
 export interface EncodedBatch {
   inputIds: BigInt64Array;
@@ -26,6 +27,18 @@ function lastWhitespaceBefore(text: string, end: number): number {
   return -1;
 }
 
+const fastEncoders = new WeakMap<PreTrainedTokenizer, TextIdsEncoder | null>();
+
+/** The tokenizer's ids for a text, through the fast path when the tokenizer has one (it gives the same ids). */
+function idsOf(tokenizer: PreTrainedTokenizer, text: string): number[] {
+  let fast = fastEncoders.get(tokenizer);
+  if (fast === undefined) {
+    fast = fastBertEncoder(tokenizer) ?? null;
+    fastEncoders.set(tokenizer, fast);
+  }
+  return fast?.(text) ?? tokenizer.encode(text);
+}
+
 /**
  * Token ids of `text`, or of a prefix of it when that already yields more than `maxTokens` ids: the cost of a
  * request is then bounded by the model's length, not by the characters sent (a 100,000-character email took
@@ -37,10 +50,10 @@ function encodeUpTo(tokenizer: PreTrainedTokenizer, text: string, maxTokens: num
   for (let window = maxTokens * PREFIX_CHARS_PER_TOKEN; window < text.length; window *= 4) {
     const end = lastWhitespaceBefore(text, window);
     if (end <= 0) continue;
-    const ids = tokenizer.encode(text.slice(0, end));
+    const ids = idsOf(tokenizer, text.slice(0, end));
     if (ids.length > maxTokens) return ids;
   }
-  return tokenizer.encode(text);
+  return idsOf(tokenizer, text);
 }
 
 /**

@@ -84,6 +84,7 @@ export async function createOnnxBackend(context: BackendContext): Promise<ModelB
       },
       onQueueDepth: (depth) => metrics.queueDepth.set({ model: manifest.name }, depth),
     },
+    (text) => Math.min(text.length, manifest.limits.maxChars),
   );
 
   // Warm-up: every worker loads at start; one describe task each reports where it runs (or why it failed),
