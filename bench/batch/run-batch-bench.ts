@@ -98,9 +98,10 @@ export async function runBatchBench(options: BatchBenchOptions): Promise<BatchBe
     for (const batchRunning of [false, true]) {
       let running: OpenAI.Batches.Batch | undefined;
       if (batchRunning) {
-        // Enough lines to outlast the window: beside interactive traffic a batch gets at most a quarter of one
-        // worker, so what a batch alone answers in 1.5 windows is plenty.
-        const lines = Array.from({ length: Math.ceil((batch.linesPerSecond * options.seconds * 1.5) / texts.length) }, () => texts).flat();
+        // Enough lines to outlast the window: beside interactive traffic a batch gets at most an eighth of one
+        // worker, so what a batch alone answers in 1.5 windows is plenty, plus the seconds it runs alone, at full
+        // speed, before its first progress is stored and the window starts.
+        const lines = Array.from({ length: Math.ceil((batch.linesPerSecond * (options.seconds * 1.5 + 3)) / texts.length) }, () => texts).flat();
         running = await startBatch(client, model, lines);
         running = await waitFor(client, running.id, (b) => ended(b) || (b.status === "in_progress" && answeredOf(b) > 0));
       }
