@@ -16,17 +16,22 @@ export const ModelDescription = z.object({
   created: z.number().int().describe("Unix seconds at which this server first loaded (or tried to load) this version."),
   owned_by: z.string(),
   name: z.string(),
-  version: z.string(),
-  format: z.string(),
-  task: z.string(),
-  labels: z.array(z.string()),
-  threshold: z.number(),
+  /** The next six are absent for a model none of whose folders has a model.json that validates. */
+  version: z.string().optional(),
+  format: z.string().optional(),
+  task: z.string().optional(),
+  labels: z.array(z.string()).optional(),
+  threshold: z.number().optional(),
   status: z.enum(["loading", "ready", "failed"]),
   error: z.object({ code: z.string(), message: z.string() }).optional(),
+  unreadable: z
+    .array(z.object({ folder: z.string(), code: z.string(), message: z.string() }))
+    .optional()
+    .describe("Folders of this model whose model.json did not validate at start-up: not served, the other versions are."),
   placement: Placement.extend({ replicas: z.array(Placement).optional().describe("A model with replicas: where each copy runs.") }).optional(),
   canary: z.object({ version: z.string(), share: z.number() }).optional().describe("A candidate version answering this share of classification requests."),
-  limits: z.object({ max_tokens: z.number(), max_chars: z.number(), max_inputs_per_request: z.number() }),
-  batching: z.object({ max_batch_size: z.number(), max_queue_delay_ms: z.number(), max_queue_size: z.number() }),
+  limits: z.object({ max_tokens: z.number(), max_chars: z.number(), max_inputs_per_request: z.number() }).optional(),
+  batching: z.object({ max_batch_size: z.number(), max_queue_delay_ms: z.number(), max_queue_size: z.number() }).optional(),
 });
 
 /** OpenAI's list shape, so `openai.models.list()` reads it; our fields are inside each entry. */

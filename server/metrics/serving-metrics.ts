@@ -91,6 +91,13 @@ export class ServingMetrics {
     registers: [this.registry],
   });
 
+  readonly loadFailures = new Counter({
+    name: "specialist_model_load_failures_total",
+    help: "Model folders or versions that did not load (a model.json that does not validate, a model that fails to load), by model (the folder's name when its model.json could not be read).",
+    labelNames: ["model"] as const,
+    registers: [this.registry],
+  });
+
   readonly reloads = new Counter({
     name: "specialist_model_reloads_total",
     help: "Version changes attempted, by model, trigger (admin, watch, promote) and result (swapped, load_failed, gate_failed).",

@@ -36,6 +36,10 @@ export class ModelRegistry {
   private readonly changing = new Set<string>();
   private readonly canaries = new Map<string, Canary>();
   private readonly loader: VersionLoader;
+  /** Unix seconds at which the registry was made: the `created` of a model whose folders could not be read. */
+  readonly startedAt = Math.floor(Date.now() / 1000);
+  /** Repository folders whose model.json did not validate at start-up: reported, never served. */
+  private readonly unreadable: Array<{ folder: string; name: string; error: ServingError }> = [];
 
   private constructor(
     private readonly config: Readonly<ServerConfig>,
@@ -49,14 +53,25 @@ export class ModelRegistry {
     const registry = new ModelRegistry(config, metrics, log);
     const scan = await scanRepository(config.models.repository);
     const wanted = config.models.serve;
+    // One bad folder (another model's, or a version not served) never takes the others down: it is reported and skipped.
     for (const bad of scan.invalid) {
-      if (wanted === "all" || wanted.includes(bad.folder.split(sep)[0]!)) throw bad.error;
-      log("warn", `skipping ${bad.folder}: ${bad.error.message}`);
+      const name = bad.folder.split(sep)[0]!;
+      registry.unreadable.push({ ...bad, name });
+      metrics.loadFailures.inc({ model: name });
+      log("error", `${bad.folder}: not served: ${bad.error.message}`);
     }
     const byName = groupByName(scan.models);
     const chosen: ModelEntry[] = [];
     for (const name of wanted === "all" ? [...byName.keys()] : wanted) {
       const versions = byName.get(name);
+      const broken = registry.unreadable.filter((bad) => bad.name === name);
+      if (!versions && broken.length > 0) {
+        // A served model with no valid version: start-up stops only when exitOnLoadError says so.
+        if (config.models.exitOnLoadError) {
+          throw new ServingError(broken[0]!.error.code, `models.serve: '${name}' has no version that loads: ${broken.map((b) => `${b.folder}: ${b.error.message}`).join("; ")}`);
+        }
+        continue;
+      }
       if (!versions) {
         throw new ServingError("ERR_CONFIG_INVALID", `models.serve: no model named '${name}' in ${config.models.repository} (found: ${[...byName.keys()].join(", ") || "none"})`);
       }
@@ -68,7 +83,7 @@ export class ModelRegistry {
       chosen.push({ dir: entry.dir, manifest: applyOverride(entry.manifest, config.models.overrides[name]) });
     }
     for (const name of Object.keys(config.models.overrides)) {
-      if (!chosen.some((entry) => entry.manifest.name === name)) {
+      if (!chosen.some((entry) => entry.manifest.name === name) && !registry.unreadable.some((bad) => bad.name === name)) {
         throw new ServingError("ERR_CONFIG_INVALID", `models.overrides.${name}: no such model is served`);
       }
     }
@@ -120,6 +135,7 @@ export class ModelRegistry {
     } catch (error) {
       const serving =
         error instanceof ServingError ? error : new ServingError("ERR_MODEL_LOAD_FAILED", `${manifest.name}: ${(error as Error).message}`, { cause: error });
+      this.metrics.loadFailures.inc({ model: manifest.name });
       this.setState({ status: "failed", manifest, error: serving });
       this.log("error", `${manifest.name}@${manifest.version}: failed to load: ${serving.message}`);
     }
@@ -261,6 +277,11 @@ export class ModelRegistry {
 
   list(): ModelState[] {
     return [...this.states.values()];
+  }
+
+  /** Repository folders whose model.json did not validate at start-up, with the model name their folder gives. */
+  unreadableFolders(): ReadonlyArray<{ folder: string; name: string; error: ServingError }> {
+    return this.unreadable;
   }
 
   get ready(): boolean {
