@@ -38,8 +38,8 @@ export class ModelRegistry {
   private readonly loader: VersionLoader;
   /** Unix seconds at which the registry was made: the `created` of a model whose folders could not be read. */
   readonly startedAt = Math.floor(Date.now() / 1000);
-  /** Repository folders whose model.json did not validate at start-up: reported, never served. */
-  private readonly unreadable: Array<{ folder: string; name: string; error: ServingError }> = [];
+  /** Repository folders whose model.json did not validate at the last scan: reported, never served. */
+  private unreadable: Array<{ folder: string; name: string; error: ServingError }> = [];
 
   private constructor(
     private readonly config: Readonly<ServerConfig>,
@@ -54,12 +54,7 @@ export class ModelRegistry {
     const scan = await scanRepository(config.models.repository);
     const wanted = config.models.serve;
     // One bad folder (another model's, or a version not served) never takes the others down: it is reported and skipped.
-    for (const bad of scan.invalid) {
-      const name = bad.folder.split(sep)[0]!;
-      registry.unreadable.push({ ...bad, name });
-      metrics.loadFailures.inc({ model: name });
-      log("error", `${bad.folder}: not served: ${bad.error.message}`);
-    }
+    registry.noteUnreadable(scan.invalid);
     const byName = groupByName(scan.models);
     const chosen: ModelEntry[] = [];
     for (const name of wanted === "all" ? [...byName.keys()] : wanted) {
@@ -279,7 +274,21 @@ export class ModelRegistry {
     return [...this.states.values()];
   }
 
-  /** Repository folders whose model.json did not validate at start-up, with the model name their folder gives. */
+  /**
+   * The folders a repository scan could not read as models (start-up, the watcher): each new one, or one whose error
+   * changed, is logged and counted once; one that was fixed or removed leaves the list.
+   */
+  noteUnreadable(invalid: ReadonlyArray<{ folder: string; error: ServingError }>): void {
+    const before = new Map(this.unreadable.map((bad) => [bad.folder, bad.error.message]));
+    this.unreadable = invalid.map((bad) => ({ ...bad, name: bad.folder.split(sep)[0]! }));
+    for (const bad of this.unreadable) {
+      if (before.get(bad.folder) === bad.error.message) continue;
+      this.metrics.loadFailures.inc({ model: bad.name });
+      this.log("error", `${bad.folder}: not served: ${bad.error.message}`);
+    }
+  }
+
+  /** Repository folders whose model.json did not validate at the last scan, with the model name their folder gives. */
   unreadableFolders(): ReadonlyArray<{ folder: string; name: string; error: ServingError }> {
     return this.unreadable;
   }

@@ -23,6 +23,7 @@ async function folderStamp(dir: string): Promise<string> {
  * path as the admin endpoint (load beside, warm up, gate, swap). A new folder must look the same on two scans in a
  * row before it is loaded, so a copy in progress is not read half-written; a version that fails to load or fails
  * the gate is not tried again until its files change. Pinned models and models with a canary are left alone.
+ * Folders whose model.json does not validate are reported to the registry (logged when they first appear).
  */
 export class RepositoryWatcher {
   private timer: NodeJS.Timeout | undefined;
@@ -55,7 +56,9 @@ export class RepositoryWatcher {
     if (this.scanning) return;
     this.scanning = true;
     try {
-      const byName = groupByName((await scanRepository(this.config.models.repository)).models);
+      const scan = await scanRepository(this.config.models.repository);
+      this.registry.noteUnreadable(scan.invalid);
+      const byName = groupByName(scan.models);
       for (const state of this.registry.list()) {
         const name = state.manifest.name;
         if (this.config.models.overrides[name]?.version !== undefined || this.registry.canaryOf(name)) continue;

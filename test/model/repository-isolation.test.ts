@@ -26,8 +26,8 @@ afterAll(async () => {
   await rm(repo, { recursive: true, force: true });
 });
 
-const start = async (serve: "all" | string[], exitOnLoadError = true) => {
-  const server = await startTestServer({ models: { repository: repo, serve, exitOnLoadError } });
+const start = async (serve: "all" | string[], exitOnLoadError = true, watchIntervalMs = 0) => {
+  const server = await startTestServer({ models: { repository: repo, serve, exitOnLoadError, watchIntervalMs } });
   servers.push(server);
   return server;
 };
@@ -57,5 +57,22 @@ describe("a repository with broken folders", () => {
     expect(answer.status).toBe(200);
     const other = await (await fetch(`${server.url}/v1/models/other`)).json();
     expect(other).toMatchObject({ status: "failed" });
+  });
+
+  it("keeps the list current while watching: a broken folder that appears is listed, and leaves the list when removed", async () => {
+    const server = await start("all", true, 100);
+    const listed = async () => ((await (await fetch(`${server.url}/v1/models`)).json()) as { data: Array<{ id: string; status: string }> }).data.map((m) => `${m.id}:${m.status}`);
+    const until = async (check: (ids: string[]) => boolean) => {
+      for (const giveUp = Date.now() + 10_000; Date.now() < giveUp; await new Promise((r) => setTimeout(r, 50))) if (check(await listed())) return;
+      throw new Error(`not within 10 s: ${(await listed()).join(", ")}`);
+    };
+    await mkdir(join(repo, "third"));
+    await writeFile(join(repo, "third", "model.json"), "[]");
+    await until((ids) => ids.includes("third:failed"));
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metricValue(metrics, "specialist_model_load_failures_total", 'model="third"')).toBe(1);
+    await rm(join(repo, "third"), { recursive: true });
+    await until((ids) => !ids.some((id) => id.startsWith("third")));
+    expect(await listed()).toEqual(expect.arrayContaining(["email-spam:ready", "other:failed"]));
   });
 });
