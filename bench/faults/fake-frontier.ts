@@ -63,6 +63,8 @@ export class FakeFrontier {
   /** The Batch API: what the next batches do, and after how many status polls they end. */
   batchBehaviour: BatchBehaviour = { kind: "complete" };
   pollsToEnd = 2;
+  /** The next this many downloads of a file's content fail with 500. */
+  contentFailures = 0;
   readonly batches = new Map<string, FakeBatch>();
   private readonly files = new Map<string, string>();
   labelOf: (text: string) => string = (text) => (/free|prize|won|click/i.test(text) ? "spam" : "ham");
@@ -84,6 +86,7 @@ export class FakeFrontier {
     this.fallback = { kind: "answer" };
     this.batchBehaviour = { kind: "complete" };
     this.pollsToEnd = 2;
+    this.contentFailures = 0;
     this.batches.clear();
     this.files.clear();
   }
@@ -165,6 +168,10 @@ export class FakeFrontier {
     }
     const content = url.match(/\/files\/([^/]+)\/content$/);
     if (content) {
+      if (this.contentFailures > 0) {
+        this.contentFailures--;
+        return json(500, { error: { message: "scripted: the download failed" } });
+      }
       const text = this.files.get(content[1]!);
       if (text === undefined) return json(404, { error: { message: "no such file" } });
       return void res.writeHead(200, { "content-type": "application/jsonl" }).end(text);

@@ -68,6 +68,8 @@ describe("escalations of a batch job through the provider's Batch API", () => {
     frontier.reset();
     frontier.batchBehaviour = { kind: "complete", failEvery: 4 };
     frontier.pollsToEnd = 2;
+    // The output's download fails past the SDK's own retries once: the next poll downloads it again.
+    frontier.contentFailures = 3;
     server = await start();
     const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "local", maxRetries: 0 });
     const batch = await until(() => submit(client, lines(60, "a")).then((b) => client.batches.retrieve(b.id)), () => true).then((b) => until(() => client.batches.retrieve(b.id), ended));
@@ -77,6 +79,7 @@ describe("escalations of a batch job through the provider's Batch API", () => {
     // No call one by one: 12 escalations in one provider batch (flushed together), answered from its output file.
     expect(frontier.seen.filter((s) => s.path.endsWith("/chat/completions"))).toHaveLength(0);
     expect([...frontier.batches.values()].map((b) => b.lines)).toEqual([12]);
+    expect(frontier.contentFailures).toBe(0);
     const results = (await outputOf(client, batch)).map((l) => ({ id: l.custom_id, result: l.response.body.results[0] }));
     expect(results).toHaveLength(60);
     const escalated = results.filter((r) => r.result.escalated);

@@ -95,10 +95,11 @@ export function createOpenAiBatchProvider(name: string, settings: ProviderSettin
         const current = await client.batches.retrieve(id);
         if (!open.has(id)) return;
         if (!ENDED.has(current.status)) return watch(id, calls);
-        open.delete(id);
-        // An expired or cancelled batch still has the answers it got to.
+        // An expired or cancelled batch still has the answers it got to. A download that fails is tried again at the
+        // next poll (the calls it settled are not settled twice).
         await readLines(current.output_file_id, calls);
         await readLines(current.error_file_id, calls);
+        open.delete(id);
         const failure = current.status === "expired" ? "timeout" : "server_error";
         for (const call of calls.values()) call.reject(new FrontierError(failure, `${name}: the provider's batch ${id} ended ${current.status} without an answer for this request`));
       } catch {
