@@ -10,7 +10,6 @@ import { completeLines, countJsonlLines, jsonlLines, lineAppender, type LineAppe
 import { loadConfig } from "../config/load-config.js";
 import { ServingError } from "../errors/registry.js";
 import { ServingMetrics } from "../metrics/serving-metrics.js";
-import { ModelRegistry } from "../models/model-registry.js";
 import { createServingCore } from "../serving/serving-core.js";
 
 interface BatchFlags {
@@ -98,11 +97,8 @@ async function runLocally(input: string, flags: BatchFlags, endpoint: BatchEndpo
     if (level === "warn" || level === "error") console.error(`${level}: ${message}`);
   };
   const metrics = new ServingMetrics({ defaultMetrics: false });
-  const registry = await ModelRegistry.load(config, metrics, log);
-  const core = await createServingCore(config, registry, metrics, log).catch(async (error: unknown) => {
-    await registry.dispose();
-    throw error;
-  });
+  const core = await createServingCore(config, metrics, log);
+  const { registry } = core;
   let interrupted = false;
   const onSignal = () => {
     interrupted = true;

@@ -5,6 +5,7 @@ import { overridable } from "./overridable.js";
 import { AuthSettings, CacheSettings, EscalationSettings, LedgerSettings } from "./escalation-schema.js";
 import { BatchSettings } from "./batch-schema.js";
 import { StateSettings } from "./state-schema.js";
+import { DEFAULT_MIN_SUPPORT } from "../evaluation/regression-gate.js";
 
 /** The optional evaluation gate of a reload, a canary start or a watched new version. */
 export const ReloadGateSettings = z
@@ -13,6 +14,8 @@ export const ReloadGateSettings = z
     golden: z.string().min(1),
     /** Largest absolute drop allowed in accuracy, macro-F1, any label's F1 or any category's accuracy. */
     margin: z.number().min(0).max(1).default(0.01),
+    /** Golden items a label or category needs before its check may block; smaller ones are reported, not gated. */
+    minSupport: z.number().int().min(1).default(DEFAULT_MIN_SUPPORT),
   })
   .strict();
 

@@ -20,6 +20,7 @@ export const ERRORS = {
   ERR_RELOAD_IN_PROGRESS: { status: 409, summary: "The model is already being reloaded; retry when that finishes." },
   ERR_RELOAD_FAILED: { status: 422, summary: "The requested model version is missing or failed to load; the current version keeps serving." },
   ERR_RELOAD_REJECTED: { status: 422, summary: "The new version failed the evaluation gate on the golden file; the current version keeps serving." },
+  ERR_MODEL_ALREADY_SERVED: { status: 409, summary: "A model of that name is already served: reload it to change its version." },
   ERR_CANARY_ACTIVE: { status: 409, summary: "A canary is running for this model: promote or roll it back first." },
   ERR_CANARY_NOT_FOUND: { status: 404, summary: "No canary is running for this model." },
   ERR_BATCH_FINISHED: { status: 409, summary: "The batch has already ended (completed, failed, expired or cancelled): it cannot be cancelled." },

@@ -11,6 +11,7 @@ import { completionRoutes } from "./routes/completions.js";
 import { healthRoutes } from "./routes/health.js";
 import { modelsRoute } from "./routes/models.js";
 import { modelVersionRoutes } from "./routes/model-versions.js";
+import { modelLifecycleRoutes } from "./routes/model-lifecycle.js";
 import type { ServerContext } from "./server-context.js";
 
 const PACKAGE_VERSION = "0.1.0";
@@ -80,6 +81,7 @@ export async function buildApp(context: ServerContext, logger: Logger): Promise<
   await app.register(classifyRoute, { context });
   await app.register(adminRoutes, { context });
   await app.register(modelVersionRoutes, { context });
+  await app.register(modelLifecycleRoutes, { context });
   await app.register(completionRoutes, { context });
   if (context.batch) await app.register(batchRoutes, { batch: context.batch, maxFileBytes: config.batch.maxFileBytes });
   return app;

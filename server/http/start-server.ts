@@ -2,9 +2,8 @@ import type { FastifyInstance } from "fastify";
 import { pino } from "pino";
 import type { ServerConfig } from "../config/schema.js";
 import { ServingMetrics } from "../metrics/serving-metrics.js";
-import { ModelRegistry } from "../models/model-registry.js";
 import { BatchService } from "../batch/batch-service.js";
-import { createServingCore, type ServingCore } from "../serving/serving-core.js";
+import { createServingCore } from "../serving/serving-core.js";
 import { buildApp } from "./build-app.js";
 import type { ServerContext } from "./server-context.js";
 import { Lifecycle } from "./lifecycle.js";
@@ -25,23 +24,21 @@ export async function startServer(config: Readonly<ServerConfig>): Promise<Runni
   const lifecycle = new Lifecycle();
   const logger = pino({ level: config.server.logLevel });
   const log = (level: "debug" | "info" | "warn" | "error", message: string, fields: Record<string, unknown> = {}) => logger[level](fields, message);
-  const registry = await ModelRegistry.load(config, metrics, log);
-  let core: ServingCore | undefined;
+  const core = await createServingCore(config, metrics, log);
+  const { registry } = core;
   let app: FastifyInstance;
   let context: ServerContext;
   try {
-    core = await createServingCore(config, registry, metrics, log);
-    const serving = core;
     const batch = config.batch.enabled
-      ? await BatchService.open(serving.batches, config.batch, { core: serving, tenantOf: (id) => serving.tenants.get(id), log })
+      ? await BatchService.open(core.batches, config.batch, { core, tenantOf: (id) => core.tenants.get(id), log })
       : undefined;
     context = { ...core, lifecycle, ...(batch ? { batch } : {}) };
     app = await buildApp(context, logger);
     await app.listen({ host: config.server.host, port: config.server.port });
     await batch?.start();
   } catch (error) {
-    await core?.close();
     await registry.dispose();
+    await core.close();
     throw error;
   }
   const watcher = new RepositoryWatcher(registry, config, log);

@@ -100,7 +100,7 @@ export class ServingMetrics {
 
   readonly reloads = new Counter({
     name: "specialist_model_reloads_total",
-    help: "Version changes attempted, by model, trigger (admin, watch, promote) and result (swapped, load_failed, gate_failed).",
+    help: "Version changes attempted, by model, trigger (admin, watch, canary, promote, start, load) and result (swapped, load_failed, gate_failed).",
     labelNames: ["model", "trigger", "result"] as const,
     registers: [this.registry],
   });

@@ -1,17 +1,22 @@
 import { availableParallelism } from "node:os";
-import { sep } from "node:path";
+import { relative, resolve, sep } from "node:path";
+import { performance } from "node:perf_hooks";
 import type { ServerConfig } from "../config/schema.js";
 import { ServingError } from "../errors/registry.js";
 import type { ModelBackend } from "../backends/backend.js";
 import { createBackend } from "../backends/replica-set.js";
 import type { ServingMetrics } from "../metrics/serving-metrics.js";
 import type { ModelManifest } from "./manifest.js";
-import { applyOverride, groupByName, pickVersion, scanRepository, type ModelEntry } from "./repository.js";
+import { applyOverride, groupByName, scanRepository, type ModelEntry, type RepositoryScan } from "./repository.js";
 import { backendKind } from "../backends/registry.js";
 import type { Log } from "./log.js";
 import { Canary, type CanaryReport, type Routed } from "./canary.js";
 import type { ReloadGateOutcome } from "./reload-gate.js";
 import { VersionLoader, type LoadRequest } from "./version-loader.js";
+import { MemoryDecisionStore, type DecisionStore, type ModelDecision } from "../state/model-decisions.js";
+import { DecisionLog, type DecidedBy } from "./decision-log.js";
+import { startupVersions } from "./startup-versions.js";
+import { describeDecision, type StandingDecision } from "./standing-decision.js";
 
 export type ModelState =
   | { status: "loading"; manifest: ModelManifest }
@@ -41,23 +46,35 @@ export class ModelRegistry {
   /** Repository folders whose model.json did not validate at the last scan: reported, never served. */
   private unreadable: Array<{ folder: string; name: string; error: ServingError }> = [];
 
+  /** Versions whose model.json is valid but whose files did not load (start-up, hot add), by folder: kept until they load or leave. */
+  private readonly versionFailures = new Map<string, { folder: string; name: string; error: ServingError }>();
+  /** Models an admin took out of service: start-up and the watcher leave them out until they are loaded again. */
+  private readonly removed = new Set<string>();
+
   private constructor(
     private readonly config: Readonly<ServerConfig>,
     private readonly metrics: ServingMetrics,
     private readonly log: Log,
+    private readonly decisions: DecisionLog,
   ) {
     this.loader = new VersionLoader(config, metrics, log, (name) => this.workers.get(name) ?? 1);
   }
 
-  static async load(config: Readonly<ServerConfig>, metrics: ServingMetrics, log: Log): Promise<ModelRegistry> {
-    const registry = new ModelRegistry(config, metrics, log);
+  /**
+   * Scans the repository and loads what start-up should serve: for each model, what was last decided (the state
+   * store's decisions), else its highest version the gate did not reject, falling back to lower versions when one
+   * does not load. Start-up stops only for a served model with no version that loads, and only with exitOnLoadError.
+   */
+  static async load(config: Readonly<ServerConfig>, metrics: ServingMetrics, log: Log, decisions: DecisionStore = new MemoryDecisionStore()): Promise<ModelRegistry> {
+    const registry = new ModelRegistry(config, metrics, log, new DecisionLog(decisions, log));
     const scan = await scanRepository(config.models.repository);
-    const wanted = config.models.serve;
     // One bad folder (another model's, or a version not served) never takes the others down: it is reported and skipped.
-    registry.noteUnreadable(scan.invalid);
+    registry.noteScan(scan);
     const byName = groupByName(scan.models);
-    const chosen: ModelEntry[] = [];
-    for (const name of wanted === "all" ? [...byName.keys()] : wanted) {
+    const standing = await registry.decisions.standingAll();
+    const wanted = config.models.serve;
+    const plans: ModelEntry[][] = [];
+    for (const name of registry.startupNames([...byName.keys()], standing)) {
       const versions = byName.get(name);
       const broken = registry.unreadable.filter((bad) => bad.name === name);
       if (!versions && broken.length > 0) {
@@ -70,53 +87,104 @@ export class ModelRegistry {
       if (!versions) {
         throw new ServingError("ERR_CONFIG_INVALID", `models.serve: no model named '${name}' in ${config.models.repository} (found: ${[...byName.keys()].join(", ") || "none"})`);
       }
-      const pinned = config.models.overrides[name]?.version;
-      const entry = pickVersion(versions, pinned);
-      if (!entry) {
-        throw new ServingError("ERR_CONFIG_INVALID", `models.overrides.${name}.version: no version '${pinned}' (found: ${versions.map((v) => v.manifest.version).join(", ")})`);
+      const override = config.models.overrides[name];
+      const choice = startupVersions(versions, override?.version, standing.get(name));
+      if (override?.version !== undefined && choice.candidates.length === 0) {
+        throw new ServingError("ERR_CONFIG_INVALID", `models.overrides.${name}.version: no version '${override.version}' (found: ${versions.map((v) => v.manifest.version).join(", ")})`);
       }
-      chosen.push({ dir: entry.dir, manifest: applyOverride(entry.manifest, config.models.overrides[name]) });
+      const decided = standing.get(name)?.serving;
+      if (override?.version !== undefined && decided && decided.version !== override.version) {
+        log("warn", `${name}: models.overrides.${name}.version pins version ${override.version}; the last decision (${describeDecision(decided)}) is not applied`);
+      } else if (choice.decided && override?.version === undefined) {
+        log("info", `${name}: starting on version ${choice.candidates[0]!.manifest.version}, as last decided: ${choice.decided}`);
+      }
+      for (const { entry, reason } of choice.excluded) {
+        log("warn", `${name}@${entry.manifest.version}: not served at start-up, ${reason}; POST /admin/models/${name}/reload {"version": "${entry.manifest.version}", "gate": false} serves it`);
+      }
+      if (choice.candidates.length === 0) {
+        const error = new ServingError("ERR_MODEL_LOAD_FAILED", `model '${name}': every version was rejected by the gate (${choice.excluded.map((x) => x.entry.manifest.version).join(", ")}); an admin reload naming a version with "gate": false serves it`);
+        if (config.models.exitOnLoadError && wanted !== "all" && wanted.includes(name)) throw error;
+        log("error", error.message);
+        for (const { entry } of choice.excluded) registry.noteVersionFailure(entry, error);
+        continue;
+      }
+      plans.push(choice.candidates.map((entry) => ({ dir: entry.dir, manifest: applyOverride(entry.manifest, override) })));
     }
     for (const name of Object.keys(config.models.overrides)) {
-      if (!chosen.some((entry) => entry.manifest.name === name) && !registry.unreadable.some((bad) => bad.name === name)) {
-        throw new ServingError("ERR_CONFIG_INVALID", `models.overrides.${name}: no such model is served`);
-      }
+      const known = plans.some((plan) => plan[0]!.manifest.name === name) || registry.unreadableFolders().some((bad) => bad.name === name) || registry.removed.has(name);
+      if (!known) throw new ServingError("ERR_CONFIG_INVALID", `models.overrides.${name}: no such model is served`);
     }
     const cores = availableParallelism();
-    const onnxModels = chosen.filter((entry) => entry.manifest.format === "onnx").length;
-    for (const entry of chosen) registry.setState({ status: "loading", manifest: entry.manifest });
-    for (const entry of chosen) {
-      registry.workers.set(entry.manifest.name, resolveWorkers(entry.manifest, onnxModels, cores));
-      await registry.loadOne(entry, registry.workers.get(entry.manifest.name)!, cores);
-      const state = registry.states.get(entry.manifest.name);
-      if (state?.status === "failed" && config.models.exitOnLoadError) {
+    const onnxModels = plans.filter((plan) => plan[0]!.manifest.format === "onnx").length;
+    for (const plan of plans) registry.setState({ status: "loading", manifest: plan[0]!.manifest });
+    // Only a model the configuration names stops start-up; with "all", a model none of whose versions loads is reported.
+    const named = (name: string) => config.models.exitOnLoadError && config.models.serve !== "all" && config.models.serve.includes(name);
+    for (const plan of plans) {
+      const name = plan[0]!.manifest.name;
+      registry.workers.set(name, resolveWorkers(plan[0]!.manifest, onnxModels, cores));
+      await registry.loadFirst(plan, registry.workers.get(name)!, cores);
+      const state = registry.states.get(name);
+      if (state?.status === "failed" && named(name)) {
         await registry.dispose();
         throw state.error;
       }
     }
-    for (const entry of chosen) {
-      const canary = config.models.overrides[entry.manifest.name]?.canary;
-      if (!canary || registry.states.get(entry.manifest.name)?.status !== "ready") continue;
+    for (const plan of plans) {
+      const name = plan[0]!.manifest.name;
+      const canary = config.models.overrides[name]?.canary;
+      if (!canary || registry.states.get(name)?.status !== "ready") continue;
       try {
-        await registry.startCanary(entry.manifest.name, { ...canary, trigger: "start" });
+        await registry.startCanary(name, { ...canary, trigger: "start", by: { actor: "config" } });
       } catch (error) {
         if (config.models.exitOnLoadError) {
           await registry.dispose();
-          throw new ServingError("ERR_CONFIG_INVALID", `models.overrides.${entry.manifest.name}.canary: ${(error as Error).message}`, { cause: error });
+          throw new ServingError("ERR_CONFIG_INVALID", `models.overrides.${name}.canary: ${(error as Error).message}`, { cause: error });
         }
-        log("error", `${entry.manifest.name}: the configured canary did not start: ${(error as Error).message}`);
+        log("error", `${name}: the configured canary did not start: ${(error as Error).message}`);
       }
     }
     return registry;
   }
 
-  private async loadOne(entry: ModelEntry, workers: number, cores: number): Promise<void> {
+  /**
+   * The models start-up serves: `models.serve`, or every valid model for "all", less those an admin unloaded (a model
+   * named in `models.serve` is served all the same, with a warning), plus those an admin loaded without a restart.
+   */
+  private startupNames(inRepository: string[], standing: Map<string, StandingDecision>): string[] {
+    const wanted = this.config.models.serve;
+    for (const [name, decision] of standing) if (decision.removed) this.removed.add(name);
+    if (wanted === "all") {
+      for (const name of inRepository.filter((n) => this.removed.has(n))) {
+        this.log("info", `${name}: not served, taken out of service (${describeDecision(standing.get(name)!.removed!)}); POST /admin/models/${name}/load serves it again`);
+      }
+      return inRepository.filter((name) => !this.removed.has(name));
+    }
+    for (const name of wanted.filter((n) => this.removed.has(n))) {
+      this.log("warn", `${name}: served because models.serve names it, although it was taken out of service (${describeDecision(standing.get(name)!.removed!)})`);
+      this.removed.delete(name);
+    }
+    const added = inRepository.filter((name) => !wanted.includes(name) && standing.get(name)?.serving?.action === "load");
+    for (const name of added) this.log("info", `${name}: served although models.serve does not name it: ${describeDecision(standing.get(name)!.serving!)}`);
+    return [...wanted, ...added];
+  }
+
+  /** Loads the first version of `candidates` that loads; each one that fails is reported and the next is tried. */
+  private async loadFirst(candidates: ModelEntry[], workers: number, cores: number): Promise<void> {
+    for (const [i, entry] of candidates.entries()) {
+      const next = candidates[i + 1];
+      if (await this.loadOne(entry, workers, cores, next ? `; trying version ${next.manifest.version}` : "")) return;
+    }
+  }
+
+  private async loadOne(entry: ModelEntry, workers: number, cores: number, fallback: string): Promise<boolean> {
     const { manifest, dir } = entry;
+    this.setState({ status: "loading", manifest });
     const factory = backendKind(manifest.format)?.create;
     if (!factory) {
       const error = new ServingError("ERR_MODEL_LOAD_FAILED", `${manifest.name}: no backend for format '${manifest.format}' in this build`);
       this.setState({ status: "failed", manifest, error });
-      return;
+      this.noteVersionFailure(entry, error);
+      return false;
     }
     if (!manifest.replicas && workers * manifest.batching.intraOpThreads > cores) {
       this.log("warn", `${manifest.name}: ${workers} workers × ${manifest.batching.intraOpThreads} threads exceeds ${cores} cores; expect contention`);
@@ -125,15 +193,28 @@ export class ModelRegistry {
     try {
       const backend = await createBackend(factory, { dir, manifest, metrics: this.metrics, workers, log: this.log });
       this.setState({ status: "ready", manifest, backend });
+      this.versionFailures.delete(this.folderOf(entry));
       const p = backend.placement;
       this.log("info", `${manifest.name}@${manifest.version}: ready on ${p.device} (${p.workers} workers × ${p.threadsPerWorker} threads) in ${Date.now() - started} ms`);
+      return true;
     } catch (error) {
       const serving =
         error instanceof ServingError ? error : new ServingError("ERR_MODEL_LOAD_FAILED", `${manifest.name}: ${(error as Error).message}`, { cause: error });
-      this.metrics.loadFailures.inc({ model: manifest.name });
       this.setState({ status: "failed", manifest, error: serving });
-      this.log("error", `${manifest.name}@${manifest.version}: failed to load: ${serving.message}`);
+      this.noteVersionFailure(entry, serving);
+      this.log("error", `${manifest.name}@${manifest.version}: failed to load${fallback}: ${serving.message}`);
+      return false;
     }
+  }
+
+  private folderOf(entry: ModelEntry): string {
+    return relative(resolve(this.config.models.repository), entry.dir);
+  }
+
+  private noteVersionFailure(entry: ModelEntry, error: ServingError): void {
+    const folder = this.folderOf(entry);
+    this.metrics.loadFailures.inc({ model: entry.manifest.name });
+    this.versionFailures.set(folder, { folder, name: entry.manifest.name, error });
   }
 
   /**
@@ -144,24 +225,124 @@ export class ModelRegistry {
    */
   async reload(
     name: string,
-    options: { version?: string | undefined; gate?: boolean | undefined; trigger?: "admin" | "watch" } = {},
+    options: { version?: string | undefined; gate?: boolean | undefined; trigger?: "admin" | "watch"; by?: DecidedBy } = {},
   ): Promise<{ previous: string | undefined; current: string; loadMs: number; gate: ReloadGateOutcome | null }> {
     const trigger = options.trigger ?? "admin";
+    const by = options.by ?? { actor: trigger === "watch" ? "watcher" : "admin" };
     return this.change(name, async (current) => {
       if (this.canaries.has(name)) {
         throw new ServingError("ERR_CANARY_ACTIVE", `model '${name}' has a canary (version ${this.canaries.get(name)!.candidate.manifest.version}): promote or roll it back before reloading`);
       }
-      const loaded = await this.loader.load({ name, version: options.version, current: readyBackend(current), gate: options.gate, trigger });
+      const loaded = await this.loader.load({ name, version: options.version, current: readyBackend(current), gate: options.gate, trigger, onRejected: this.rejectedBy(name, by) });
       this.swap(name, current, loaded.backend, trigger);
-      return { previous: current.manifest.version, current: loaded.backend.manifest.version, loadMs: loaded.loadMs, gate: loaded.gate };
+      const version = loaded.backend.manifest.version;
+      await this.decisions.record(name, version, trigger === "watch" ? "watch" : "reload", { ...by, reason: by.reason ?? `was ${current.manifest.version}` });
+      return { previous: current.manifest.version, current: version, loadMs: loaded.loadMs, gate: loaded.gate };
     });
+  }
+
+  /** Records a gate rejection: the version is not served at the next start-up unless a later decision puts it in service. */
+  private rejectedBy(name: string, by: DecidedBy): (version: string, failures: string) => Promise<void> {
+    return (version, failures) => this.decisions.record(name, version, "gate_rejected", { actor: by.actor, reason: failures });
+  }
+
+  /**
+   * Adds a model to what is served, without a restart: loads `version` (default: the version start-up would choose)
+   * from its repository folder, runs its gate when configured (nothing to compare with: the scores are reported),
+   * and serves it. The decision lasts: the model is served again at the next start-up.
+   */
+  async add(name: string, options: { version?: string | undefined; gate?: boolean | undefined; by: DecidedBy }): Promise<{ version: string; loadMs: number; gate: ReloadGateOutcome | null }> {
+    const served = this.states.get(name);
+    if (served) throw new ServingError("ERR_MODEL_ALREADY_SERVED", `model '${name}' is already served (version ${served.manifest.version}): POST /admin/models/${name}/reload changes its version`);
+    if (this.changing.has(name)) throw new ServingError("ERR_RELOAD_IN_PROGRESS", `model '${name}' is already being loaded or unloaded; retry when that finishes`);
+    this.changing.add(name);
+    try {
+      const scan = await scanRepository(this.config.models.repository);
+      this.noteScan(scan);
+      const versions = groupByName(scan.models).get(name) ?? [];
+      const broken = this.unreadable.filter((bad) => bad.name === name).map((bad) => `${bad.folder}: ${bad.error.message}`);
+      if (versions.length === 0) {
+        throw new ServingError("ERR_MODEL_NOT_FOUND", `no model named '${name}' in ${this.config.models.repository}${broken.length ? ` that loads (${broken.join("; ")})` : ""}; add its folder (<name>/<version>/model.json) first`);
+      }
+      const override = this.config.models.overrides[name];
+      const choice = startupVersions(versions, options.version ?? override?.version, await this.decisions.standing(name));
+      const entry = choice.candidates[0];
+      if (!entry) {
+        const why = options.version !== undefined ? `no version '${options.version}' (found: ${versions.map((v) => v.manifest.version).join(", ")})` : `every version was rejected by the gate; name one, with "gate": false`;
+        throw new ServingError("ERR_RELOAD_FAILED", `model '${name}': ${why}`);
+      }
+      const manifest = applyOverride(entry.manifest, override);
+      const cores = availableParallelism();
+      const onnxModels = this.list().filter((state) => state.manifest.format === "onnx").length + (manifest.format === "onnx" ? 1 : 0);
+      this.workers.set(name, resolveWorkers(manifest, onnxModels, cores));
+      let loaded;
+      try {
+        loaded = await this.loader.load({ name, version: entry.manifest.version, current: undefined, gate: options.gate, trigger: "load", onRejected: this.rejectedBy(name, options.by) });
+      } catch (error) {
+        this.workers.delete(name);
+        throw error;
+      }
+      const version = loaded.backend.manifest.version;
+      this.setState({ status: "ready", manifest: loaded.backend.manifest, backend: loaded.backend });
+      this.removed.delete(name);
+      this.versionFailures.delete(this.folderOf(entry));
+      this.metrics.reloads.inc({ model: name, trigger: "load", result: "swapped" });
+      await this.decisions.record(name, version, "load", options.by);
+      this.log("info", `${name}: version ${version} loaded and serving in ${Math.round(loaded.loadMs)} ms (added by ${options.by.actor})`);
+      return { version, loadMs: loaded.loadMs, gate: loaded.gate };
+    } finally {
+      this.changing.delete(name);
+    }
+  }
+
+  /**
+   * Takes a model out of service without a restart: new requests get 404 at once, queued and running ones finish
+   * (its canary's too), then its workers and sessions are released. An admin's removal lasts across restarts until
+   * the model is loaded again; a removal because its folder left the repository (`folder_removed`) does not.
+   */
+  async remove(name: string, by: DecidedBy & { folderRemoved?: boolean }): Promise<{ version: string; drainMs: number }> {
+    return this.change(name, async (current) => {
+      const canary = this.canaries.get(name);
+      this.canaries.delete(name);
+      this.states.delete(name);
+      this.workers.delete(name);
+      if (by.folderRemoved) {
+        await this.decisions.record(name, current.manifest.version, "folder_removed", by);
+      } else {
+        this.removed.add(name);
+        await this.decisions.record(name, null, "unload", { ...by, reason: by.reason ?? `was serving version ${current.manifest.version}` });
+      }
+      const started = performance.now();
+      await Promise.all([
+        current.status === "ready" ? retire(current.backend, this.log) : undefined,
+        canary ? canary.settled().then(() => retire(canary.candidate, this.log)) : undefined,
+      ]);
+      const drainMs = performance.now() - started;
+      this.log("info", `${name}: version ${current.manifest.version} taken out of service by ${by.actor}, drained in ${Math.round(drainMs)} ms`);
+      return { version: current.manifest.version, drainMs };
+    });
+  }
+
+  /** Whether an admin took the model out of service (the watcher does not add it back). */
+  isRemoved(name: string): boolean {
+    return this.removed.has(name);
+  }
+
+  /** The model's decisions, newest first, and what they still say at start-up. */
+  async history(name: string, limit: number): Promise<ModelDecision[]> {
+    return (await this.decisions.history(name, limit)).reverse();
+  }
+
+  async standing(name: string): Promise<StandingDecision> {
+    return this.decisions.standing(name);
   }
 
   /**
    * Loads `version` beside the serving one (through the gate when configured) and sends it `share` of the
    * classification traffic. Called again for the same version, it changes the share.
    */
-  async startCanary(name: string, options: { version: string; share: number; gate?: boolean | undefined; trigger?: LoadRequest["trigger"] }): Promise<CanaryReport> {
+  async startCanary(name: string, options: { version: string; share: number; gate?: boolean | undefined; trigger?: LoadRequest["trigger"]; by?: DecidedBy }): Promise<CanaryReport> {
+    const by = options.by ?? { actor: "admin" };
     const running = this.canaries.get(name);
     if (running) {
       if (running.candidate.manifest.version !== options.version) {
@@ -177,10 +358,11 @@ export class ModelRegistry {
       if (serving.manifest.version === options.version) {
         throw new ServingError("ERR_INVALID_REQUEST", `version ${options.version} of '${name}' is the one serving; a canary must be another version`);
       }
-      const loaded = await this.loader.load({ name, version: options.version, current: serving, gate: options.gate, trigger: options.trigger ?? "canary" });
+      const loaded = await this.loader.load({ name, version: options.version, current: serving, gate: options.gate, trigger: options.trigger ?? "canary", onRejected: this.rejectedBy(name, by) });
       const version = loaded.backend.manifest.version;
       this.canaries.set(name, new Canary(loaded.backend, options.share, this.metrics));
       this.log("info", `${name}: canary ${version} loaded in ${Math.round(loaded.loadMs)} ms, takes ${options.share} of the traffic beside ${serving.manifest.version}`);
+      await this.decisions.record(name, version, "canary_start", { ...by, reason: by.reason ?? `share ${options.share} beside ${serving.manifest.version}` });
       return this.canaryReport(name);
     });
   }
@@ -192,24 +374,26 @@ export class ModelRegistry {
   }
 
   /** The canary becomes the serving version; the replaced one finishes its requests and is released. */
-  async promoteCanary(name: string): Promise<{ previous: string; current: string; report: CanaryReport }> {
+  async promoteCanary(name: string, by: DecidedBy = { actor: "admin" }): Promise<{ previous: string; current: string; report: CanaryReport }> {
     return this.change(name, async (current) => {
       const report = this.canaryReport(name);
       const canary = this.canaries.get(name)!;
       this.canaries.delete(name);
       this.swap(name, current, canary.candidate, "promote");
+      await this.decisions.record(name, canary.candidate.manifest.version, "promote", { ...by, reason: by.reason ?? `was ${current.manifest.version}; agreement ${report.agreement ?? "n/a"} on ${report.compared} inputs` });
       await canary.settled();
       return { previous: current.manifest.version, current: canary.candidate.manifest.version, report };
     });
   }
 
   /** All traffic goes back to the serving version; the candidate finishes its requests and is released. */
-  async rollbackCanary(name: string): Promise<CanaryReport> {
+  async rollbackCanary(name: string, by: DecidedBy = { actor: "admin" }): Promise<CanaryReport> {
     return this.change(name, async () => {
       const report = this.canaryReport(name);
       const canary = this.canaries.get(name)!;
       this.canaries.delete(name);
       this.log("info", `${name}: canary ${canary.candidate.manifest.version} rolled back`);
+      await this.decisions.record(name, canary.candidate.manifest.version, "canary_rollback", by);
       await canary.settled();
       void retire(canary.candidate, this.log);
       return report;
@@ -275,26 +459,38 @@ export class ModelRegistry {
   }
 
   /**
-   * The folders a repository scan could not read as models (start-up, the watcher): each new one, or one whose error
-   * changed, is logged and counted once; one that was fixed or removed leaves the list.
+   * What a repository scan found (start-up, the watcher, a hot add): each folder whose model.json does not validate,
+   * new or with a new error, is logged and counted once; one that was fixed or removed leaves the list, and so does a
+   * version that failed to load once its folder is gone.
    */
-  noteUnreadable(invalid: ReadonlyArray<{ folder: string; error: ServingError }>): void {
+  noteScan(scan: RepositoryScan): void {
     const before = new Map(this.unreadable.map((bad) => [bad.folder, bad.error.message]));
-    this.unreadable = invalid.map((bad) => ({ ...bad, name: bad.folder.split(sep)[0]! }));
+    this.unreadable = scan.invalid.map((bad) => ({ ...bad, name: bad.folder.split(sep)[0]! }));
     for (const bad of this.unreadable) {
       if (before.get(bad.folder) === bad.error.message) continue;
       this.metrics.loadFailures.inc({ model: bad.name });
       this.log("error", `${bad.folder}: not served: ${bad.error.message}`);
     }
+    const present = new Set(scan.models.map((entry) => this.folderOf(entry)));
+    for (const folder of this.versionFailures.keys()) if (!present.has(folder)) this.versionFailures.delete(folder);
   }
 
-  /** Repository folders whose model.json did not validate at the last scan, with the model name their folder gives. */
+  /** Repository folders not served because they did not validate or did not load, with the model name their folder gives. */
   unreadableFolders(): ReadonlyArray<{ folder: string; name: string; error: ServingError }> {
-    return this.unreadable;
+    const invalid = new Set(this.unreadable.map((bad) => bad.folder));
+    return [...this.unreadable, ...[...this.versionFailures.values()].filter((failure) => !invalid.has(failure.folder))];
   }
 
+  /**
+   * Every model `models.serve` names is ready; with "all", nothing is still loading and at least one model is ready:
+   * a model none of whose versions loads is reported in /v1/models, not a reason to take the replica out of rotation.
+   */
   get ready(): boolean {
-    return this.states.size > 0 && [...this.states.values()].every((s) => s.status === "ready");
+    const states = [...this.states.values()];
+    if (states.length === 0 || states.some((s) => s.status === "loading")) return false;
+    const serve = this.config.models.serve;
+    if (serve === "all") return states.some((s) => s.status === "ready");
+    return states.every((s) => s.status === "ready" || !serve.includes(s.manifest.name));
   }
 
   async drain(): Promise<void> {

@@ -41,7 +41,7 @@ export async function runReloadGate(settings: ReloadGateSettings, baseline: Mode
   const [base, cand] = await Promise.all([baseline ? predictWithBackend(baseline, examples, options) : undefined, predictWithBackend(candidate, examples, options)]);
   const candReport = classificationReport(cand, labels);
   const baseReport = base ? classificationReport(base, labels) : undefined;
-  const gate: GateResult = baseReport ? regressionGate(baseReport, candReport, settings.margin) : { passed: true, margin: settings.margin, checks: [] };
+  const gate: GateResult = baseReport ? regressionGate(baseReport, candReport, settings.margin, settings.minSupport) : { passed: true, margin: settings.margin, minSupport: settings.minSupport, checks: [] };
   return {
     ...gate,
     golden: settings.golden,

@@ -27,7 +27,9 @@ export interface LoadRequest {
   /** Run the model's configured gate (default), skip it (false), or insist on one (true: an error when none is configured). */
   gate: boolean | undefined;
   /** What asked, for the metric. */
-  trigger: "admin" | "watch" | "canary" | "start";
+  trigger: "admin" | "watch" | "canary" | "start" | "load";
+  /** Told when the gate refuses the version (not when it could not run), so the refusal can be recorded. */
+  onRejected?: (version: string, failures: string) => Promise<void>;
 }
 
 /**
@@ -87,6 +89,7 @@ export class VersionLoader {
     }
     if (!gate.passed) {
       await backend.dispose();
+      await request.onRejected?.(manifest.version, describeFailures(gate));
       this.log("warn", `${name}@${manifest.version}: rejected by the gate on ${gate.golden}: ${describeFailures(gate)}${keeps}`);
       throw fail("gate_failed", new ServingError("ERR_RELOAD_REJECTED", `${name}@${manifest.version} failed the gate on ${gate.examples} golden examples (margin ${gate.margin}): ${describeFailures(gate)}${keeps}`, { details: gate }));
     }

@@ -12,7 +12,7 @@ import { ShadowSampler } from "../escalation/shadow-sampler.js";
 import type { LedgerStore } from "../ledger/ledger-store.js";
 import { EscalationMetrics } from "../metrics/escalation-metrics.js";
 import type { ServingMetrics } from "../metrics/serving-metrics.js";
-import type { ModelRegistry } from "../models/model-registry.js";
+import { ModelRegistry } from "../models/model-registry.js";
 import type { BatchStore } from "../state/batch-store.js";
 import { openState } from "../state/open-state.js";
 import type { ServingState } from "../state/serving-state.js";
@@ -41,14 +41,19 @@ export interface ServingCore {
   cache: ResponseCache<ClassificationResult>;
   classify: ClassifyServing;
   completions: CompletionServing;
-  /** Cancels background shadow calls and waits for their records, then closes the state. Models are the registry's. */
+  /** Cancels background shadow calls and waits for their records, then closes the state. Models are the registry's: dispose of them first. */
   close(): Promise<void>;
 }
 
-/** Builds the core over a loaded registry. A model's unreadable frontier prompt stops start-up, not its first escalation. */
-export async function createServingCore(config: Readonly<ServerConfig>, registry: ModelRegistry, metrics: ServingMetrics, log: EscalationLog): Promise<ServingCore> {
+/**
+ * Opens the state, then loads the models as its recorded decisions say, then builds the core. A model's unreadable
+ * frontier prompt stops start-up, not its first escalation.
+ */
+export async function createServingCore(config: Readonly<ServerConfig>, metrics: ServingMetrics, log: EscalationLog): Promise<ServingCore> {
   const state = await openState(config, log);
+  let registry: ModelRegistry | undefined;
   try {
+    registry = await ModelRegistry.load(config, metrics, log, state.decisions);
     if (state.recovered.calls > 0) {
       log("warn", `${state.recovered.calls} frontier calls were in flight when the server last stopped: their outcome is unknown, so they stay counted at their reserved worst case (${state.recovered.usd.toFixed(6)} USD)`, {
         unknownOutcomeCalls: state.recovered.calls,
@@ -90,6 +95,7 @@ export async function createServingCore(config: Readonly<ServerConfig>, registry
       },
     };
   } catch (error) {
+    await registry?.dispose();
     await state.close();
     throw error;
   }

@@ -7,6 +7,7 @@ import { MemoryKillSwitch } from "./kill-switch.js";
 import { MemoryRateLimiter } from "./rate-limiter.js";
 import type { ServingState } from "./serving-state.js";
 import { SqliteBatchStore } from "./sqlite-batch-store.js";
+import { SqliteDecisionStore } from "./sqlite-decision-store.js";
 import { SqliteSpendBook } from "./sqlite-spend-book.js";
 
 /** Opens the SQLite ledger file, or fails start-up with the path and the reason. */
@@ -18,11 +19,11 @@ export function openSqliteLedger(settings: LedgerSettings): Ledger {
   }
 }
 
-/** The records of one process in the SQLite ledger file: escalations and reviews, spend written ahead, batch jobs. */
-export function openSqliteRecords(settings: LedgerSettings): Pick<ServingState, "ledger" | "book" | "batches" | "recovered" | "close"> {
+/** The records of one process in the SQLite ledger file: escalations and reviews, spend written ahead, batch jobs, model decisions. */
+export function openSqliteRecords(settings: LedgerSettings): Pick<ServingState, "ledger" | "book" | "batches" | "decisions" | "recovered" | "close"> {
   const ledger = openSqliteLedger(settings);
   const book = new SqliteSpendBook(ledger.database);
-  return { ledger, book, batches: new SqliteBatchStore(ledger.database), recovered: book.recoverPending(), close: () => ledger.close() };
+  return { ledger, book, batches: new SqliteBatchStore(ledger.database), decisions: new SqliteDecisionStore(ledger.database), recovered: book.recoverPending(), close: () => ledger.close() };
 }
 
 /** One process's state: the SQLite records and in-process limits. */

@@ -2,6 +2,8 @@ import { ServingError } from "../errors/registry.js";
 import type { LedgerStore } from "../ledger/ledger-store.js";
 import { LocalAnswerShare, type AnswerShare } from "./answer-share.js";
 import type { BatchStore } from "./batch-store.js";
+import type { DecisionStore } from "./model-decisions.js";
+import { PostgresDecisionStore } from "./postgres/pg-decision-store.js";
 import { LocalBreakers, type BreakerSync } from "./breaker-sync.js";
 import { openEmbeddedState, openSqliteRecords } from "./embedded-state.js";
 import { MemoryKillSwitch, type KillSwitch } from "./kill-switch.js";
@@ -25,7 +27,7 @@ const unreachable = (path: string, error: unknown) =>
 
 /**
  * The configured state: embedded unless `state.postgres` or `state.redis` is set. PostgreSQL takes the ledger, the
- * spend book and the batch records; Redis takes rate limits, the kill switch, open circuits and the semantic cache's answers. Either may be used
+ * spend book, the batch records and model decisions; Redis takes rate limits, the kill switch, open circuits and the semantic cache's answers. Either may be used
  * alone. A shared store that cannot be reached at start-up stops start-up, with the setting to fix.
  */
 export async function openState(config: StateConfig, log: Log = () => {}): Promise<ServingState> {
@@ -41,6 +43,7 @@ export async function openState(config: StateConfig, log: Log = () => {}): Promi
     let ledger: LedgerStore;
     let book: SpendBook;
     let batches: BatchStore;
+    let decisions: DecisionStore;
     let recovered: RecoveredCalls;
     if (postgres) {
       const db = await PostgresDatabase.open(postgres).catch((error: unknown) => {
@@ -55,10 +58,11 @@ export async function openState(config: StateConfig, log: Log = () => {}): Promi
       ledger = new PostgresLedger(db);
       book = spend;
       batches = new PostgresBatchStore(db, spend.replica, config.state.replicaTimeoutMs);
+      decisions = new PostgresDecisionStore(db);
     } else {
       const records = openSqliteRecords(config.ledger);
       closers.push(records.close);
-      ({ ledger, book, batches, recovered } = records);
+      ({ ledger, book, batches, decisions, recovered } = records);
     }
 
     let limiter: RateLimiter = new MemoryRateLimiter();
@@ -79,7 +83,7 @@ export async function openState(config: StateConfig, log: Log = () => {}): Promi
       closers.push(() => answers.close());
     }
     log("info", `shared state: ledger and spend on ${postgres ? "PostgreSQL" : "SQLite"}, rate limits, kill switch, breakers and semantic-cache answers ${redis ? "on Redis" : "in this process"}`);
-    return { kind: { ledger: postgres ? "postgres" : "sqlite", limits: redis ? "redis" : "memory" }, ledger, book, limiter, killSwitch, breakers, batches, answers, recovered, close };
+    return { kind: { ledger: postgres ? "postgres" : "sqlite", limits: redis ? "redis" : "memory" }, ledger, book, limiter, killSwitch, breakers, batches, decisions, answers, recovered, close };
   } catch (error) {
     await close();
     throw error;

@@ -7,16 +7,20 @@ export interface VersionOptions {
   corrupt?: boolean;
   /** Labels in the opposite order: the same network, every answer flipped (a badly regressed version). */
   flipped?: boolean;
+  /** Served under another model name (default email-spam). */
+  name?: string;
 }
 
-/** A copy of the bundled ONNX model as `<repository>/email-spam/<version>/`. */
-export async function addVersion(repository: string, version: string, options: VersionOptions = {}): Promise<void> {
-  const dir = join(repository, "email-spam", version);
+/** A copy of the bundled ONNX model as `<repository>/<name>/<version>/` (name: email-spam unless given). */
+export async function addVersion(repository: string, version: string, options: VersionOptions = {}): Promise<string> {
+  const name = options.name ?? "email-spam";
+  const dir = join(repository, name, version);
   await mkdir(dir, { recursive: true });
   await cp(join(MODELS_DIR, "email-spam"), dir, { recursive: true });
   const manifest = JSON.parse(await readFile(join(dir, "model.json"), "utf8"));
-  await writeFile(join(dir, "model.json"), JSON.stringify({ ...manifest, version, ...(options.flipped ? { labels: [...manifest.labels].reverse() } : {}) }));
+  await writeFile(join(dir, "model.json"), JSON.stringify({ ...manifest, name, version, ...(options.flipped ? { labels: [...manifest.labels].reverse() } : {}) }));
   if (options.corrupt) await writeFile(join(dir, "model.onnx"), Buffer.from("this is not an ONNX graph"));
+  return dir;
 }
 
 /** Polls every `everyMs` until `check` holds, or fails with `what` after `timeoutMs`. */

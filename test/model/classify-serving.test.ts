@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../../server/config/load-config.js";
 import { ServingError } from "../../server/errors/registry.js";
 import { ServingMetrics } from "../../server/metrics/serving-metrics.js";
-import { ModelRegistry } from "../../server/models/model-registry.js";
+import type { ModelRegistry } from "../../server/models/model-registry.js";
 import type { Caller } from "../../server/serving/caller.js";
 import { ClassifyRequest } from "../../server/serving/classify-protocol.js";
 import { createServingCore, type ServingCore } from "../../server/serving/serving-core.js";
@@ -35,8 +35,8 @@ beforeAll(async () => {
     },
   });
   const metrics = new ServingMetrics({ defaultMetrics: false });
-  registry = await ModelRegistry.load(config, metrics, silent);
-  core = await createServingCore(config, registry, metrics, silent);
+  core = await createServingCore(config, metrics, silent);
+  registry = core.registry;
 });
 
 afterAll(async () => {

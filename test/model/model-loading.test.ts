@@ -25,11 +25,12 @@ afterAll(async () => {
 });
 
 const config = (models: Record<string, unknown>) =>
-  loadConfig({ env: {}, overrides: { server: { port: 0, logLevel: "silent" }, models: { repository, ...models }, metrics: { defaultMetrics: false } } });
+  loadConfig({ env: {}, overrides: { server: { port: 0, logLevel: "silent" }, models: { repository, ...models }, metrics: { defaultMetrics: false }, ledger: { path: ":memory:" } } });
+const both = ["email-spam", "broken"];
 
 describe("model loading at start-up", () => {
   it("stops start-up with an error naming the model that failed (exitOnLoadError, the default)", async () => {
-    const error = (await startServer(config({})).catch((e: unknown) => e)) as ServingError;
+    const error = (await startServer(config({ serve: both })).catch((e: unknown) => e)) as ServingError;
     expect(error).toBeInstanceOf(ServingError);
     expect(error.code).toBe("ERR_MODEL_LOAD_FAILED");
     expect(error.message).toContain("broken");
@@ -37,7 +38,7 @@ describe("model loading at start-up", () => {
   });
 
   it("with exitOnLoadError false, serves the others and reports the failure per model", async () => {
-    const server = await startServer(config({ exitOnLoadError: false }));
+    const server = await startServer(config({ serve: both, exitOnLoadError: false }));
     try {
       const models = (await (await fetch(`${server.url}/v1/models`)).json()) as { data: Array<{ name: string; status: string; error?: { code: string } }> };
       expect(models.data.find((m) => m.name === "email-spam")?.status).toBe("ready");
@@ -49,6 +50,20 @@ describe("model loading at start-up", () => {
       const ready = await fetch(`${server.url}/readyz`);
       expect(ready.status).toBe(503);
       expect(await ready.json()).toEqual({ status: "not_ready", models: { "email-spam": "ready", broken: "failed" } });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("with serve: all, a model that fails to load is reported and the others serve, ready (it is not named)", async () => {
+    const server = await startServer(config({}));
+    try {
+      const models = (await (await fetch(`${server.url}/v1/models`)).json()) as { data: Array<{ name: string; status: string; error?: { code: string } }> };
+      expect(models.data.find((m) => m.name === "broken")).toMatchObject({ status: "failed", error: { code: "ERR_MODEL_LOAD_FAILED" } });
+      expect((await postJson(server, "/v1/classify", { model: "email-spam", input: "x" })).status).toBe(200);
+      const ready = await fetch(`${server.url}/readyz`);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toEqual({ status: "ready", models: { "email-spam": "ready", broken: "failed" } });
     } finally {
       await server.close();
     }

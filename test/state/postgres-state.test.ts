@@ -7,6 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Ledger } from "../../server/ledger/ledger.js";
 import type { EscalationRecord, LedgerStore } from "../../server/ledger/ledger-store.js";
 import { PostgresBatchStore } from "../../server/state/postgres/pg-batch-store.js";
+import { PostgresDecisionStore } from "../../server/state/postgres/pg-decision-store.js";
+import type { DecisionStore } from "../../server/state/model-decisions.js";
+import { SqliteDecisionStore } from "../../server/state/sqlite-decision-store.js";
+import { standingByModel } from "../../server/models/standing-decision.js";
 import { PostgresDatabase } from "../../server/state/postgres/pg-database.js";
 import { PostgresLedger } from "../../server/state/postgres/pg-ledger.js";
 import { POSTGRES_SCHEMA_VERSION } from "../../server/state/postgres/pg-migrations.js";
@@ -215,5 +219,37 @@ describe.runIf(enabled)("export from a fleet's ledger", () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+// Decisions about model versions: what start-up applies must read the same from either store.
+describe.runIf(enabled).each([
+  ["SQLite", async (): Promise<DecisionStore> => new SqliteDecisionStore(new Ledger(":memory:").database)],
+  ["PostgreSQL", async (): Promise<DecisionStore> => new PostgresDecisionStore(await open(await server.newDatabase()))],
+])("model decisions in %s", (_name, make) => {
+  it("keeps each model's decisions in order, bounded by limit, and folds them into what start-up applies", async () => {
+    const store = await make();
+    const at = (s: number) => new Date(Date.UTC(2026, 11, 1, 0, 0, s)).toISOString();
+    await store.record({ time: at(1), model: "m", version: "2", action: "reload", actor: "ops", reason: "was 1" });
+    await store.record({ time: at(2), model: "other", version: "1", action: "load", actor: "ops", reason: null });
+    await store.record({ time: at(3), model: "m", version: "3", action: "gate_rejected", actor: "watcher", reason: "accuracy 0.99 → 0.01" });
+    await store.record({ time: at(4), model: "m", version: "1", action: "reload", actor: "ops", reason: "rollback" });
+    await store.record({ time: at(5), model: "m", version: null, action: "unload", actor: "ops", reason: null });
+    await store.record({ time: at(6), model: "m", version: "2", action: "load", actor: "ops", reason: null });
+    expect((await store.history("m")).map((d) => d.time)).toEqual([at(1), at(3), at(4), at(5), at(6)]);
+    expect((await store.history("m", 2)).map((d) => d.action)).toEqual(["unload", "load"]);
+    expect((await store.history("m"))[1]).toEqual({ time: at(3), model: "m", version: "3", action: "gate_rejected", actor: "watcher", reason: "accuracy 0.99 → 0.01" });
+    const standing = standingByModel(await store.all());
+    expect(standing.get("m")).toMatchObject({ serving: { version: "2", action: "load" } });
+    expect(standing.get("m")!.removed).toBeUndefined();
+    expect([...standing.get("m")!.rejected.keys()]).toEqual(["3"]);
+    expect(standing.get("other")?.serving?.version).toBe("1");
+    // Putting the rejected version in service lifts its rejection; an unload clears what serves.
+    await store.record({ time: at(7), model: "m", version: "3", action: "reload", actor: "ops", reason: "gate: false" });
+    await store.record({ time: at(8), model: "m", version: null, action: "unload", actor: "ops", reason: null });
+    const after = standingByModel(await store.all()).get("m")!;
+    expect(after.serving).toBeUndefined();
+    expect(after.removed).toMatchObject({ action: "unload", time: at(8) });
+    expect(after.rejected.size).toBe(0);
   });
 });

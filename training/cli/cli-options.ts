@@ -6,6 +6,11 @@ export const int = (value: string) => {
   if (!Number.isInteger(n)) throw new InvalidArgumentError("must be an integer");
   return n;
 };
+export const positiveInt = (value: string) => {
+  const n = int(value);
+  if (n < 1) throw new InvalidArgumentError("must be at least 1");
+  return n;
+};
 export const num = (value: string) => {
   const n = Number(value);
   if (!Number.isFinite(n)) throw new InvalidArgumentError("must be a number");

@@ -6,7 +6,8 @@ import { hashExamples } from "../data/hash.js";
 import { loadEvaluationExamples, type EvaluationDataFlags } from "../data/evaluation-examples.js";
 import type { ClassificationReport } from "../../server/evaluation/classification-metrics.js";
 import { evaluateModelFolder } from "../evaluation/evaluate-model.js";
-import { regressionGate } from "../../server/evaluation/regression-gate.js";
+import { DEFAULT_MIN_SUPPORT, regressionGate } from "../../server/evaluation/regression-gate.js";
+import { positiveInt } from "./cli-options.js";
 import type { TrainingMetrics } from "../model-folder/training-metrics.js";
 
 interface EvalFlags extends EvaluationDataFlags {
@@ -14,6 +15,7 @@ interface EvalFlags extends EvaluationDataFlags {
   baseline?: string;
   baselineModel?: string;
   margin: number;
+  minSupport: number;
   output?: string;
 }
 
@@ -45,6 +47,7 @@ export function registerEval(program: Command): void {
     .option("--baseline <metrics.json>", "compare with a saved metrics file (metrics.json of a model, or an eval --output)")
     .option("--baseline-model <name>", "compare with another model of the repository, run on the same data")
     .option("--margin <x>", "largest allowed drop of any gated score (absolute)", (v) => Number(v), 0.01)
+    .option("--min-support <n>", "golden items a label or category needs before its check may block", positiveInt, DEFAULT_MIN_SUPPORT)
     .option("-o, --output <file>", "write the evaluation as JSON")
     .action(async (model: string, flags: EvalFlags) => {
       const modelDir = resolve(flags.repository, model);
@@ -67,11 +70,12 @@ export function registerEval(program: Command): void {
         printReport(`baseline ${other.model}@${other.version}`, other.report);
         baseline = other.report;
       }
-      const gate = baseline ? regressionGate(baseline, evaluation.report, flags.margin) : undefined;
+      const gate = baseline ? regressionGate(baseline, evaluation.report, flags.margin, flags.minSupport) : undefined;
       if (gate) {
-        console.log(`gate (largest allowed drop ${flags.margin}):`);
+        console.log(`gate (largest allowed drop ${flags.margin}; labels and categories with fewer than ${flags.minSupport} items are not gated):`);
         for (const c of gate.checks) {
-          console.log(`  ${c.passed ? "ok  " : "FAIL"} ${c.metric.padEnd(24)} ${c.baseline.toFixed(4)} → ${c.candidate.toFixed(4)} (${c.drop > 0 ? "-" : "+"}${Math.abs(c.drop).toFixed(4)})`);
+          const status = c.skipped ? "skip" : c.passed ? "ok  " : "FAIL";
+          console.log(`  ${status} ${c.metric.padEnd(24)} ${c.baseline.toFixed(4)} → ${c.candidate.toFixed(4)} (${c.drop > 0 ? "-" : "+"}${Math.abs(c.drop).toFixed(4)})${c.skipped ? ` ${c.skipped}` : ""}`);
         }
       }
       if (flags.output) {

@@ -26,7 +26,7 @@ export const modelVersionRoutes: FastifyPluginAsyncZod<{ context: ServerContext 
     async (request) => {
       requireAdmin(request.tenant!);
       const { name } = request.params;
-      const result = await registry.reload(name, { version: request.body?.version, gate: request.body?.gate, trigger: "admin" });
+      const result = await registry.reload(name, { version: request.body?.version, gate: request.body?.gate, trigger: "admin", by: { actor: request.tenant!.id, reason: request.body?.reason } });
       request.log.warn(`model ${name} reloaded to version ${result.current} (was ${result.previous}) by tenant '${request.tenant!.id}'`);
       return { model: name, previous_version: result.previous ?? null, version: result.current, load_ms: result.loadMs, gate: gateBody(result.gate) };
     },
@@ -45,7 +45,7 @@ export const modelVersionRoutes: FastifyPluginAsyncZod<{ context: ServerContext 
     async (request) => {
       requireAdmin(request.tenant!);
       const { name } = request.params;
-      const report = await registry.startCanary(name, { version: request.body.version, share: request.body.share, gate: request.body.gate });
+      const report = await registry.startCanary(name, { version: request.body.version, share: request.body.share, gate: request.body.gate, by: { actor: request.tenant!.id, reason: request.body.reason } });
       request.log.warn(`model ${name}: canary ${report.candidateVersion} at share ${report.share} set by tenant '${request.tenant!.id}'`);
       return canaryBody(report);
     },
@@ -66,7 +66,7 @@ export const modelVersionRoutes: FastifyPluginAsyncZod<{ context: ServerContext 
     async (request) => {
       requireAdmin(request.tenant!);
       const { name } = request.params;
-      const result = await registry.promoteCanary(name);
+      const result = await registry.promoteCanary(name, { actor: request.tenant!.id });
       request.log.warn(`model ${name}: canary ${result.current} promoted (was ${result.previous}) by tenant '${request.tenant!.id}'`);
       return { model: name, previous_version: result.previous, version: result.current, canary: canaryBody(result.report) };
     },
@@ -78,7 +78,7 @@ export const modelVersionRoutes: FastifyPluginAsyncZod<{ context: ServerContext 
     async (request) => {
       requireAdmin(request.tenant!);
       const { name } = request.params;
-      const report = await registry.rollbackCanary(name);
+      const report = await registry.rollbackCanary(name, { actor: request.tenant!.id });
       request.log.warn(`model ${name}: canary ${report.candidateVersion} rolled back by tenant '${request.tenant!.id}'`);
       return canaryBody(report);
     },

@@ -103,6 +103,11 @@ const MIGRATIONS: readonly string[] = [
      metadata JSONB, errors JSONB, runner TEXT);
    CREATE INDEX batches_tenant ON batches (tenant, seq);
    CREATE INDEX batches_open ON batches (status) WHERE status IN ('validating', 'in_progress', 'finalizing', 'cancelling');`,
+  // 3: decisions about model versions (reloads, promotions, gate rejections, unloads), applied at each replica's start.
+  `CREATE TABLE model_decisions (
+     id BIGSERIAL PRIMARY KEY, time TEXT NOT NULL, model TEXT NOT NULL, version TEXT, action TEXT NOT NULL,
+     actor TEXT NOT NULL, reason TEXT);
+   CREATE INDEX model_decisions_model ON model_decisions (model, id);`,
 ];
 
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;
