@@ -10,6 +10,7 @@ import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { performance } from "node:perf_hooks";
 import { readManifest } from "../server/models/manifest-validation.js";
+import { locateModelVersion } from "../server/models/repository.js";
 import { loadEmailCorpus } from "../training/data/email-corpus.js";
 import { createRng, shuffleInPlace } from "../training/random.js";
 import { startChild } from "./load/child-server.js";
@@ -27,7 +28,8 @@ const { values } = parseArgs({
   },
 });
 const duration = Number(values.duration);
-const modelDir = resolve(values.model!);
+const located = await locateModelVersion(values.model!);
+const modelDir = located.dir;
 const manifest = await readManifest(modelDir);
 const emails = shuffleInPlace((await loadEmailCorpus()).map((e) => e.text), createRng(42)).slice(0, 1000);
 const bodies = emails.map((text) => JSON.stringify({ model: manifest.name, input: text }));
@@ -57,7 +59,7 @@ const configDir = await mkdtemp(join(tmpdir(), "bench-gguf-"));
 for (const sequences of values.sequences!.split(",").map(Number)) {
   const config = join(configDir, `sequences-${sequences}.json`);
   await writeFile(config, JSON.stringify({ models: { serve: [manifest.name], overrides: { [manifest.name]: { gguf: { sequences, threads: Number(values.threads) } } } }, cache: { enabled: false }, ledger: { path: ":memory:" } }));
-  const server = await startChild([CLI_ENTRY, "serve", "--port", "0", "--repository", dirname(modelDir), "--config", config], /listening on http:\/\/127\.0\.0\.1:(\d+)/, { SPECIALIST_SERVER__LOG_LEVEL: "info" });
+  const server = await startChild([CLI_ENTRY, "serve", "--port", "0", "--repository", located.repository, "--config", config], /listening on http:\/\/127\.0\.0\.1:(\d+)/, { SPECIALIST_SERVER__LOG_LEVEL: "info" });
   try {
     for (const clients of values.clients!.split(",").map(Number)) {
       const result = await closedLoop({ origin: server.origin, path: "/v1/classify", bodies, durationSeconds: duration }, clients);

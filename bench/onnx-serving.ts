@@ -14,6 +14,7 @@ import { createOnnxBackend } from "../server/backends/onnx/onnx-backend.js";
 import { OnnxTextClassifier } from "../server/backends/onnx/onnx-classifier.js";
 import { ServingMetrics } from "../server/metrics/serving-metrics.js";
 import { readManifest } from "../server/models/manifest-validation.js";
+import { locateModelVersion } from "../server/models/repository.js";
 import { loadEmailCorpus } from "../training/data/email-corpus.js";
 import { createRng, shuffleInPlace } from "../training/random.js";
 import { startChild } from "./load/child-server.js";
@@ -30,7 +31,8 @@ const { values } = parseArgs({
 });
 const duration = Number(values.duration);
 const clientLevels = values.clients!.split(",").map(Number);
-const modelDir = resolve(values.model!);
+const located = await locateModelVersion(values.model!);
+const modelDir = located.dir;
 const here = dirname(fileURLToPath(import.meta.url));
 
 const emails = shuffleInPlace((await loadEmailCorpus()).map((e) => e.text), createRng(42)).slice(0, 2000);
@@ -95,7 +97,7 @@ async function withServerSide(origin: string, run: () => Promise<LoadResult>): P
 
 const listening = /listening on http:\/\/127\.0\.0\.1:(\d+)/;
 const rows: Array<{ name: string } & LoadResult & Partial<ServerSide>> = [];
-const repository = dirname(modelDir);
+const repository = located.repository;
 
 // 2. The server with dynamic batching.
 const batched = await startChild([CLI_ENTRY, "serve", "--port", "0", "--repository", repository, "--model", manifest.name], listening, { SPECIALIST_SERVER__LOG_LEVEL: "info" });

@@ -8,7 +8,7 @@ import Fastify from "fastify";
 import * as ort from "onnxruntime-node";
 import { AutoTokenizer, env } from "@huggingface/transformers";
 
-const modelDir = resolve(process.argv[2] ?? "models/email-spam");
+const modelDir = resolve(process.argv[2] ?? "models/email-spam/1");
 const port = Number(process.argv[3] ?? 0);
 env.allowRemoteModels = false;
 const manifest = JSON.parse(await readFile(join(modelDir, "model.json"), "utf8")) as { labels: string[]; limits?: { maxTokens?: number } };

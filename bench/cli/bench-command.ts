@@ -33,7 +33,7 @@ export function registerBench(program: Command): void {
     .description("ONNX serving: in-process ceiling, dynamic batching at several client counts, maxBatchSize 1, a plain handler.")
     .option("--duration <seconds>", "seconds per measurement", "10")
     .option("--clients <list>", "closed-loop client counts", "1,16,64,256")
-    .option("--model <dir>", "model folder", "models/email-spam")
+    .option("--model <dir>", "model folder (its highest version) or version folder", "models/email-spam")
     .option("--output <file>", "JSON results", "bench/results/onnx-serving.json")
     .action(async (flags: { duration: string; clients: string; model: string; output: string }) => {
       await runScript("onnx-serving", ["--duration", flags.duration, "--clients", flags.clients, "--model", flags.model, "--output", flags.output]);
@@ -45,7 +45,7 @@ export function registerBench(program: Command): void {
     .option("--sequences <list>", "parallel sequences per context", "1,4,8")
     .option("--clients <list>", "closed-loop client counts", "1,8,64")
     .option("--threads <n>", "llama.cpp threads", "1")
-    .option("--model <dir>", "model folder", "models/email-spam-llama")
+    .option("--model <dir>", "model folder (its highest version) or version folder", "models/email-spam-llama")
     .option("--output <file>", "JSON results", "bench/results/gguf-serving.json")
     .action(async (flags: { duration: string; sequences: string; clients: string; threads: string; model: string; output: string }) => {
       await runScript("gguf-serving", ["--duration", flags.duration, "--sequences", flags.sequences, "--clients", flags.clients, "--threads", flags.threads, "--model", flags.model, "--output", flags.output]);

@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { readManifest } from "../../server/models/manifest-validation.js";
+import { findModelVersion } from "../../server/models/repository.js";
 import { fraction, int, num } from "../../training/cli/cli-options.js";
 import { loadEvaluationExamples, type EvaluationDataFlags } from "../../training/data/evaluation-examples.js";
 import { createRng, shuffleInPlace } from "../../training/random.js";
@@ -32,7 +33,7 @@ const list = (value: string) => value.split(",").map((v) => num(v.trim()));
 export function registerCompare(bench: Command): void {
   withFrontierOptions(bench.command("compare"))
     .description("Specialist only, frontier only and the cascade at several thresholds, through the real server: accuracy, latency under open-loop load, cost; writes a Markdown/JSON/SVG report.")
-    .argument("<model>", "model folder name in the repository")
+    .argument("<model>", "<name> (its highest version) or <name>/<version>, in the repository")
     .option("--repository <dir>", "model repository", "models")
     .option("--data <file>", "labelled JSONL or CSV file")
     .option("--corpus <protocol>", "email:random or email:temporal (the model's training seed)", "email:random")
@@ -54,15 +55,17 @@ export function registerCompare(bench: Command): void {
     .option("-o, --output <base>", "report files: <base>.md, .json, -latency.svg, -cost-accuracy.svg (default bench/results/compare-<model>)")
     .action(async (model: string, flags: CompareFlags) => {
       const repository = resolve(flags.repository);
-      const loaded = await loadEvaluationExamples(flags, resolve(repository, model));
+      const entry = await findModelVersion(repository, model);
+      const loaded = await loadEvaluationExamples(flags, entry.dir);
       const seed = flags.seed ?? 1;
       let examples = shuffleInPlace([...loaded.examples], createRng(seed));
       if (flags.limit !== undefined) examples = examples.slice(0, flags.limit);
       const frontier = frontierFromFlags(flags, seed);
-      const thresholds = flags.thresholds ? list(flags.thresholds) : await defaultThresholds(resolve(repository, model));
+      const thresholds = flags.thresholds ? list(flags.thresholds) : await defaultThresholds(entry.dir);
       const result = await runCompare({
         repository,
-        model,
+        model: entry.manifest.name,
+        version: entry.manifest.version,
         examples,
         dataName: `${loaded.name}${flags.limit !== undefined ? " (seeded sample)" : ""}`,
         frontier,
@@ -76,7 +79,7 @@ export function registerCompare(bench: Command): void {
         start: childServers(CLI_ENTRY),
         log: (line) => console.log(line),
       });
-      const files = await writeReport(result, flags.output ?? `bench/results/compare-${model}`);
+      const files = await writeReport(result, flags.output ?? `bench/results/compare-${entry.manifest.name}`);
       console.log(`chosen ${result.chosen}: cost ${(result.targets.costRatio * 100).toFixed(1)}% of frontier-only, p50 ${result.targets.p50Ratio.toFixed(0)}× lower`);
       console.log(`wrote ${files.join(", ")}`);
     });

@@ -1,7 +1,8 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import type { Command } from "commander";
 import { readManifest } from "../../server/models/manifest-validation.js";
+import { findModelVersion } from "../../server/models/repository.js";
 import { loadModelCorpusSplits } from "../../training/data/evaluation-examples.js";
 import { predictWithModelFolder } from "../../training/evaluation/evaluate-model.js";
 import type { TrainingMetrics } from "../../training/model-folder/training-metrics.js";
@@ -26,11 +27,11 @@ export function registerSemanticCacheBench(bench: Command): void {
     .command("semantic-cache")
     .description("Replays the test split with near-duplicates and negations through the exact cache alone and with the semantic cache: hit rate, false hits, frontier calls avoided.")
     .option("--repository <dir>", "model repository", "models")
-    .option("--model <name>", "a model with a calibrated semanticCache block (specialist calibrate-cache)", "email-spam")
+    .option("--model <name>", "a model (<name> or <name>/<version>) with a calibrated semanticCache block (specialist calibrate-cache)", "email-spam")
     .option("--seed <n>", "order of the stream and of its variants", (v) => Number(v), 42)
     .option("-o, --output <file>", "JSON results", "bench/results/semantic-cache.json")
     .action(async (flags: SemanticCacheBenchFlags) => {
-      const dir = resolve(flags.repository, flags.model);
+      const dir = (await findModelVersion(flags.repository, flags.model)).dir;
       const manifest = await readManifest(dir);
       const calibration = manifest.semanticCache;
       if (!calibration) throw new Error(`${flags.model} has no semanticCache block: run specialist calibrate-cache ${flags.model} first`);

@@ -1,10 +1,10 @@
 import { cpus, totalmem } from "node:os";
 import { countTokens } from "gpt-tokenizer/encoding/o200k_base";
-import { join } from "node:path";
 import type { ServerConfigInput } from "../../server/config/schema.js";
 import { loadFrontierPrompt } from "../../server/escalation/frontier-prompt.js";
 import { priceBook } from "../../server/escalation/price-table.js";
 import { readManifest } from "../../server/models/manifest-validation.js";
+import { findModelVersion } from "../../server/models/repository.js";
 import type { LabelledExample } from "../../server/evaluation/example.js";
 import { closedLoop } from "../load/load-generator.js";
 import { SimFrontier, type SimStats } from "../sim/sim-frontier.js";
@@ -16,7 +16,9 @@ import { versions } from "./versions.js";
 
 export interface CompareOptions {
   repository: string;
+  /** The model's name, and the version every arm's server is pinned to. */
   model: string;
+  version: string;
   examples: LabelledExample[];
   /** Where the examples come from, for the report (e.g. "email:random test split, seed 1"). */
   dataName: string;
@@ -61,7 +63,7 @@ export interface CompareResult {
  */
 export async function runCompare(options: CompareOptions): Promise<CompareResult> {
   const { log } = options;
-  const modelDir = join(options.repository, options.model);
+  const modelDir = (await findModelVersion(options.repository, `${options.model}/${options.version}`)).dir;
   const manifest = await readManifest(modelDir);
   const prompt = await loadFrontierPrompt(modelDir, manifest.escalation.prompt, manifest.labels);
   const book = priceBook({});
@@ -79,7 +81,7 @@ export async function runCompare(options: CompareOptions): Promise<CompareResult
     models: {
       repository: options.repository,
       serve: [options.model],
-      overrides: { [options.model]: { ...(threshold !== undefined ? { threshold } : {}), escalation: { onLowConfidence: "escalate", provider: "bench" } } },
+      overrides: { [options.model]: { version: options.version, ...(threshold !== undefined ? { threshold } : {}), escalation: { onLowConfidence: "escalate", provider: "bench" } } },
     },
     escalation: { providers: { bench: provider.settings } },
     auth: { open: { dailyBudgetUsd: options.budgetUsd, escalationsPerMinute: 1_000_000 } },

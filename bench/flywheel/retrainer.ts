@@ -1,5 +1,5 @@
 import { mkdir, readFile, rename } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { LabelledExample } from "../../server/evaluation/example.js";
 import type { GateResult } from "../../server/evaluation/regression-gate.js";
 import { readExported, writeLabelledJsonl } from "./labelled-jsonl.js";
@@ -116,8 +116,8 @@ export class Retrainer {
     });
     const gateReport = join(s.workDir, `gate-${candidate}.json`);
     const gating = await runSpecialistCli(s.cli, [
-      "eval", candidate, "--repository", s.modelDir, "--data", gateFile, "--category-field", "category",
-      "--baseline-model", this.serving, "--margin", String(s.margin), "--output", gateReport,
+      "eval", `${s.model}/${candidate}`, "--repository", dirname(s.modelDir), "--data", gateFile, "--category-field", "category",
+      "--baseline-model", `${s.model}/${this.serving}`, "--margin", String(s.margin), "--output", gateReport,
     ]);
     if (gating.code !== 0 && gating.code !== 2) throw new Error(`specialist eval exited with ${gating.code}:\n${gating.output.slice(-2000)}`);
     const { gate } = JSON.parse(await readFile(gateReport, "utf8")) as { gate: GateResult };

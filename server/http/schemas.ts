@@ -10,6 +10,10 @@ export const ErrorBody = z.object({
 
 const Placement = z.object({ provider: z.string(), device: z.string(), workers: z.number(), threads_per_worker: z.number() });
 
+export const UnreadableFolders = z
+  .array(z.object({ folder: z.string(), code: z.string(), message: z.string() }))
+  .describe("Folders of this model that do not validate or did not load: not served; the other versions are.");
+
 export const ModelDescription = z.object({
   id: z.string().describe("The model's name, as OpenAI's clients read it."),
   object: z.literal("model"),
@@ -24,10 +28,7 @@ export const ModelDescription = z.object({
   threshold: z.number().optional(),
   status: z.enum(["loading", "ready", "failed"]),
   error: z.object({ code: z.string(), message: z.string() }).optional(),
-  unreadable: z
-    .array(z.object({ folder: z.string(), code: z.string(), message: z.string() }))
-    .optional()
-    .describe("Folders of this model whose model.json did not validate at start-up: not served, the other versions are."),
+  unreadable: UnreadableFolders.optional(),
   placement: Placement.extend({ replicas: z.array(Placement).optional().describe("A model with replicas: where each copy runs.") }).optional(),
   canary: z.object({ version: z.string(), share: z.number() }).optional().describe("A candidate version answering this share of classification requests."),
   limits: z.object({ max_tokens: z.number(), max_chars: z.number(), max_inputs_per_request: z.number() }).optional(),

@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { CanaryReport, LatencySummary } from "../models/canary.js";
 import type { ReloadGateOutcome } from "../models/reload-gate.js";
 import { DECISION_ACTIONS } from "../state/model-decisions.js";
+import { UnreadableFolders } from "./schemas.js";
 
 const Scores = z.object({ accuracy: z.number(), macro_f1: z.number() });
 
@@ -40,7 +41,14 @@ export const ReloadBody = z
   })
   .strict();
 
-export const ReloadResult = z.object({ model: z.string(), previous_version: z.string().nullable(), version: z.string(), load_ms: z.number(), gate: GateOutcomeBody.nullable() });
+export const ReloadResult = z.object({
+  model: z.string(),
+  previous_version: z.string().nullable(),
+  version: z.string(),
+  load_ms: z.number(),
+  gate: GateOutcomeBody.nullable(),
+  unreadable: UnreadableFolders,
+});
 
 export const LoadBody = z
   .object({

@@ -1,5 +1,5 @@
 import { availableParallelism } from "node:os";
-import { relative, resolve, sep } from "node:path";
+import { join, relative, resolve, sep } from "node:path";
 import { performance } from "node:perf_hooks";
 import type { ServerConfig } from "../config/schema.js";
 import { ServingError } from "../errors/registry.js";
@@ -7,7 +7,7 @@ import type { ModelBackend } from "../backends/backend.js";
 import { createBackend } from "../backends/replica-set.js";
 import type { ServingMetrics } from "../metrics/serving-metrics.js";
 import type { ModelManifest } from "./manifest.js";
-import { applyOverride, groupByName, scanRepository, type ModelEntry, type RepositoryScan } from "./repository.js";
+import { applyOverride, groupByName, pickVersion, scanRepository, type ModelEntry, type RepositoryScan } from "./repository.js";
 import { backendKind } from "../backends/registry.js";
 import type { Log } from "./log.js";
 import { Canary, type CanaryReport, type Routed } from "./canary.js";
@@ -50,6 +50,10 @@ export class ModelRegistry {
   private readonly versionFailures = new Map<string, { folder: string; name: string; error: ServingError }>();
   /** Models an admin took out of service: start-up and the watcher leave them out until they are loaded again. */
   private readonly removed = new Set<string>();
+  /** Per model, the highest version in the repository when its version was last decided: see watchFloor. */
+  private readonly ceilings = new Map<string, string>();
+  /** Flat model folders already warned about. */
+  private readonly flatWarned = new Set<string>();
 
   private constructor(
     private readonly config: Readonly<ServerConfig>,
@@ -71,6 +75,7 @@ export class ModelRegistry {
     // One bad folder (another model's, or a version not served) never takes the others down: it is reported and skipped.
     registry.noteScan(scan);
     const byName = groupByName(scan.models);
+    for (const name of byName.keys()) registry.raiseFloor(name, scan);
     const standing = await registry.decisions.standingAll();
     const wanted = config.models.serve;
     const plans: ModelEntry[][] = [];
@@ -234,6 +239,8 @@ export class ModelRegistry {
         throw new ServingError("ERR_CANARY_ACTIVE", `model '${name}' has a canary (version ${this.canaries.get(name)!.candidate.manifest.version}): promote or roll it back before reloading`);
       }
       const loaded = await this.loader.load({ name, version: options.version, current: readyBackend(current), gate: options.gate, trigger, onRejected: this.rejectedBy(name, by) });
+      this.noteScan(loaded.scan);
+      if (trigger !== "watch") this.raiseFloor(name, loaded.scan);
       this.swap(name, current, loaded.backend, trigger);
       const version = loaded.backend.manifest.version;
       await this.decisions.record(name, version, trigger === "watch" ? "watch" : "reload", { ...by, reason: by.reason ?? `was ${current.manifest.version}` });
@@ -284,6 +291,7 @@ export class ModelRegistry {
       }
       const version = loaded.backend.manifest.version;
       this.setState({ status: "ready", manifest: loaded.backend.manifest, backend: loaded.backend });
+      this.raiseFloor(name, scan);
       this.removed.delete(name);
       this.versionFailures.delete(this.folderOf(entry));
       this.metrics.reloads.inc({ model: name, trigger: "load", result: "swapped" });
@@ -321,6 +329,20 @@ export class ModelRegistry {
       this.log("info", `${name}: version ${current.manifest.version} taken out of service by ${by.actor}, drained in ${Math.round(drainMs)} ms`);
       return { version: current.manifest.version, drainMs };
     });
+  }
+
+  /**
+   * The version the repository watcher must exceed to swap one in: the highest version present when the model's
+   * version was last decided (start-up, an admin reload or rollback, a promotion, a hot add). A rollback to 1 while 2
+   * sits in the repository is not undone by the watcher; a version 3 that appears later is swapped in.
+   */
+  watchFloor(name: string): string | undefined {
+    return this.ceilings.get(name);
+  }
+
+  private raiseFloor(name: string, scan: RepositoryScan): void {
+    const top = pickVersion(groupByName(scan.models).get(name) ?? [], undefined)?.manifest.version;
+    if (top !== undefined) this.ceilings.set(name, top);
   }
 
   /** Whether an admin took the model out of service (the watcher does not add it back). */
@@ -380,6 +402,7 @@ export class ModelRegistry {
       const canary = this.canaries.get(name)!;
       this.canaries.delete(name);
       this.swap(name, current, canary.candidate, "promote");
+      this.raiseFloor(name, await scanRepository(this.config.models.repository).catch(() => ({ models: [], invalid: [], flat: [] })));
       await this.decisions.record(name, canary.candidate.manifest.version, "promote", { ...by, reason: by.reason ?? `was ${current.manifest.version}; agreement ${report.agreement ?? "n/a"} on ${report.compared} inputs` });
       await canary.settled();
       return { previous: current.manifest.version, current: canary.candidate.manifest.version, report };
@@ -471,6 +494,10 @@ export class ModelRegistry {
       this.metrics.loadFailures.inc({ model: bad.name });
       this.log("error", `${bad.folder}: not served: ${bad.error.message}`);
     }
+    for (const folder of scan.flat.filter((f) => !this.flatWarned.has(f))) {
+      this.flatWarned.add(folder);
+      this.log("warn", `${folder}: a flat model folder (deprecated): its files belong in ${join(folder, "<version>")}/, e.g. ${join(folder, "1")}/`);
+    }
     const present = new Set(scan.models.map((entry) => this.folderOf(entry)));
     for (const folder of this.versionFailures.keys()) if (!present.has(folder)) this.versionFailures.delete(folder);
   }
@@ -485,6 +512,13 @@ export class ModelRegistry {
    * Every model `models.serve` names is ready; with "all", nothing is still loading and at least one model is ready:
    * a model none of whose versions loads is reported in /v1/models, not a reason to take the replica out of rotation.
    */
+  /** A model's folders that are not served, as {folder, code, message}: for /v1/models and a reload's answer. */
+  problemsOf(name: string): Array<{ folder: string; code: string; message: string }> {
+    return this.unreadableFolders()
+      .filter((bad) => bad.name === name)
+      .map((bad) => ({ folder: bad.folder, code: bad.error.code, message: bad.error.message }));
+  }
+
   get ready(): boolean {
     const states = [...this.states.values()];
     if (states.length === 0 || states.some((s) => s.status === "loading")) return false;

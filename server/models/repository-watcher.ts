@@ -71,7 +71,8 @@ export class RepositoryWatcher {
         const name = state.manifest.name;
         if (this.config.models.overrides[name]?.version !== undefined || this.registry.canaryOf(name)) continue;
         const latest = pickVersion(byName.get(name) ?? [], undefined);
-        if (!latest || compareVersions(latest.manifest.version, state.manifest.version) <= 0) {
+        const floor = this.registry.watchFloor(name);
+        if (!latest || compareVersions(latest.manifest.version, state.manifest.version) <= 0 || (floor !== undefined && compareVersions(latest.manifest.version, floor) <= 0)) {
           this.pending.delete(name);
           continue;
         }

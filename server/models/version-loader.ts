@@ -7,7 +7,7 @@ import { ServingError } from "../errors/registry.js";
 import type { ServingMetrics } from "../metrics/serving-metrics.js";
 import type { ModelManifest } from "./manifest.js";
 import { describeFailures, runReloadGate, type ReloadGateOutcome } from "./reload-gate.js";
-import { applyOverride, groupByName, pickVersion, scanRepository } from "./repository.js";
+import { applyOverride, groupByName, pickVersion, scanRepository, type RepositoryScan } from "./repository.js";
 import { backendKind } from "../backends/registry.js";
 import type { Log } from "./log.js";
 
@@ -16,6 +16,8 @@ export interface LoadedVersion {
   loadMs: number;
   /** The gate's outcome, or null when none ran. */
   gate: ReloadGateOutcome | null;
+  /** The repository scan the version was found by: its bad folders are reported with the result. */
+  scan: RepositoryScan;
 }
 
 export interface LoadRequest {
@@ -78,7 +80,7 @@ export class VersionLoader {
       throw fail("load_failed", new ServingError("ERR_RELOAD_FAILED", `${name}@${manifest.version} failed to load${keeps}: ${(error as Error).message}`, { cause: error }));
     }
     const loadMs = performance.now() - started;
-    if (!gateSettings || request.gate === false) return { backend, loadMs, gate: null };
+    if (!gateSettings || request.gate === false) return { backend, loadMs, gate: null, scan };
     let gate: ReloadGateOutcome;
     try {
       gate = await runReloadGate(gateSettings, current, backend);
@@ -93,6 +95,6 @@ export class VersionLoader {
       this.log("warn", `${name}@${manifest.version}: rejected by the gate on ${gate.golden}: ${describeFailures(gate)}${keeps}`);
       throw fail("gate_failed", new ServingError("ERR_RELOAD_REJECTED", `${name}@${manifest.version} failed the gate on ${gate.examples} golden examples (margin ${gate.margin}): ${describeFailures(gate)}${keeps}`, { details: gate }));
     }
-    return { backend, loadMs, gate };
+    return { backend, loadMs, gate, scan };
   }
 }

@@ -19,6 +19,7 @@ beforeAll(async () => {
   result = await runCompare({
     repository: MODELS_DIR,
     model: "email-spam",
+    version: "1",
     examples,
     dataName: "email corpus, 8 per folder",
     frontier: { kind: "sim", model: "gpt-5-mini", latency: { medianMs: 30, sigma: 0.3 }, errorRate: 0.02, seed: 1 },

@@ -16,7 +16,7 @@ export async function addVersion(repository: string, version: string, options: V
   const name = options.name ?? "email-spam";
   const dir = join(repository, name, version);
   await mkdir(dir, { recursive: true });
-  await cp(join(MODELS_DIR, "email-spam"), dir, { recursive: true });
+  await cp(join(MODELS_DIR, "email-spam", "1"), dir, { recursive: true });
   const manifest = JSON.parse(await readFile(join(dir, "model.json"), "utf8"));
   await writeFile(join(dir, "model.json"), JSON.stringify({ ...manifest, name, version, ...(options.flipped ? { labels: [...manifest.labels].reverse() } : {}) }));
   if (options.corrupt) await writeFile(join(dir, "model.onnx"), Buffer.from("this is not an ONNX graph"));

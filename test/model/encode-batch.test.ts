@@ -25,7 +25,7 @@ function rows(texts: string[], maxTokens: number, maxChars: number) {
 }
 
 beforeAll(async () => {
-  tokenizer = await loadLocalTokenizer(resolve("models/email-spam"));
+  tokenizer = await loadLocalTokenizer(resolve("models/email-spam/1"));
   const corpus = await loadEmailCorpus({ limitPerGroup: 400 });
   longEmails = corpus.map((e) => e.text).filter((t) => t.length > 3000).slice(0, 60);
 });

@@ -8,7 +8,7 @@ import { loadLocalTokenizer } from "../../server/backends/onnx/tokenizer.js";
 import { loadEmailCorpus } from "../../training/data/email-corpus.js";
 import { createRng } from "../../training/random.js";
 
-const BUNDLED = resolve("models/email-spam");
+const BUNDLED = resolve("models/email-spam/1");
 let dir: string;
 
 /** The bundled tokenizer with its tokenizer.json changed by `edit`, loaded from a folder of its own. */

@@ -4,7 +4,7 @@ import type { RunningServer } from "../../server/http/start-server.js";
 import { loadSplits } from "../../training/data/load-splits.js";
 import { metricValue, postJson, startTestServer, SURE } from "../helpers/server.js";
 
-// The bundled GGUF specialist (models/email-spam-llama, made by `npm run train:email-gguf`), served by llama.cpp.
+// The bundled GGUF specialist (models/email-spam-llama/1, made by `npm run train:email-gguf`), served by llama.cpp.
 const MODEL = "email-spam-llama";
 let server: RunningServer;
 let busy: RunningServer;

@@ -9,12 +9,12 @@ import { startServer } from "../../server/http/start-server.js";
 import { MODELS_DIR, postJson } from "../helpers/server.js";
 
 let repository: string;
-const bundledModel = join(MODELS_DIR, "email-spam", "model.onnx");
+const bundledModel = join(MODELS_DIR, "email-spam", "1", "model.onnx");
 
 beforeAll(async () => {
   repository = await mkdtemp(join(tmpdir(), "repo-"));
-  await cp(join(MODELS_DIR, "email-spam"), join(repository, "email-spam"), { recursive: true });
-  await cp(join(MODELS_DIR, "email-spam"), join(repository, "broken"), { recursive: true });
+  await cp(join(MODELS_DIR, "email-spam", "1"), join(repository, "email-spam"), { recursive: true });
+  await cp(join(MODELS_DIR, "email-spam", "1"), join(repository, "broken"), { recursive: true });
   const manifest = JSON.parse(await readFile(join(repository, "broken", "model.json"), "utf8"));
   await writeFile(join(repository, "broken", "model.json"), JSON.stringify({ ...manifest, name: "broken" }));
   await writeFile(join(repository, "broken", "model.onnx"), "this is not a protobuf");

@@ -17,7 +17,7 @@ const LONG = Array.from({ length: 400 }, (_, i) => `word${i % 50} meeting agenda
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "token-limit-"));
-  await cp(join(MODELS_DIR, "email-spam"), dir, { recursive: true });
+  await cp(join(MODELS_DIR, "email-spam", "1"), dir, { recursive: true });
 });
 
 afterAll(async () => {
@@ -26,7 +26,7 @@ afterAll(async () => {
 
 describe("a model's own token limit", () => {
   it("is read from config.json and tokenizer_config.json, the smaller winning, RoBERTa's two offset positions left out", async () => {
-    expect(await modelTokenLimit(join(MODELS_DIR, "email-spam"), join(MODELS_DIR, "email-spam"))).toBe(2048);
+    expect(await modelTokenLimit(join(MODELS_DIR, "email-spam", "1"), join(MODELS_DIR, "email-spam", "1"))).toBe(2048);
     await writeFile(join(dir, "config.json"), JSON.stringify({ model_type: "bert", max_position_embeddings: 16 }));
     expect(await modelTokenLimit(dir, dir)).toBe(16);
     await writeFile(join(dir, "config.json"), JSON.stringify({ model_type: "roberta", max_position_embeddings: 130 }));

@@ -71,6 +71,20 @@ describe("watching the repository, with the golden-file gate", () => {
     expect(await serving()).toBe("2");
   });
 
+  it("does not undo a rollback: only a version above every one present at the last decision is swapped in", async () => {
+    await addVersion(repository, "4");
+    await waitFor("version 4 to serve", async () => (await serving()) === "4");
+    const swaps = await reloads("watch", "swapped");
+    expect((await reload({ version: "2", reason: "rollback" })).status).toBe(200);
+    // Long enough for the watcher to see version 4 on two scans and start loading it, were it allowed to.
+    await new Promise((r) => setTimeout(r, 600));
+    expect(await serving()).toBe("2");
+    await addVersion(repository, "5");
+    await waitFor("version 5 to serve", async () => (await serving()) === "5");
+    expect(await reloads("watch", "swapped")).toBe(swaps + 1);
+    expect((await reload({ version: "2" })).status).toBe(200);
+  });
+
   it("refuses the reload when the golden file cannot be used, naming the problem", async () => {
     await writeFile(golden, `${JSON.stringify({ text: "hello", label: "phishing" })}\n`);
     const r = await reload({ version: "1" });

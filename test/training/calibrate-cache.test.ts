@@ -12,7 +12,7 @@ let repository: string;
 
 beforeAll(async () => {
   repository = await mkdtemp(join(tmpdir(), "calibrate-cache-"));
-  await cp(join(MODELS_DIR, "email-spam"), join(repository, "email-spam"), { recursive: true });
+  await cp(join(MODELS_DIR, "email-spam", "1"), join(repository, "email-spam"), { recursive: true });
   const manifest = JSON.parse(await readFile(join(repository, "email-spam", "model.json"), "utf8"));
   delete manifest.semanticCache;
   await writeFile(join(repository, "email-spam", "model.json"), JSON.stringify(manifest, null, 2));
@@ -46,7 +46,7 @@ describe("specialist calibrate-cache", () => {
     expect(block.falseHitUpperBound).toBeLessThanOrEqual(0.005);
     expect(block.hits).toBeGreaterThan(500);
     // The bundled model.json was calibrated the same way.
-    const bundled = JSON.parse(await readFile(join(MODELS_DIR, "email-spam", "model.json"), "utf8")).semanticCache;
+    const bundled = JSON.parse(await readFile(join(MODELS_DIR, "email-spam", "1", "model.json"), "utf8")).semanticCache;
     expect(block.similarity).toBeCloseTo(bundled.similarity, 9);
   });
 });

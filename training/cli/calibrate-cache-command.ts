@@ -1,5 +1,6 @@
 import { readFile, writeFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
+import { findModelVersion } from "../../server/models/repository.js";
 import { InvalidArgumentError, type Command } from "commander";
 import { ServingError } from "../../server/errors/registry.js";
 import type { LabelledExample } from "../../server/evaluation/example.js";
@@ -29,7 +30,7 @@ export function registerCalibrateCache(program: Command): void {
     .description(
       "Choose a model's semantic-cache similarity threshold on labelled data for a target false-hit rate, and write it to its model.json (exit 2, nothing written, when no threshold meets the target).",
     )
-    .argument("<model>", "model folder name in the repository")
+    .argument("<model>", "<name> (its highest version) or <name>/<version>, in the repository")
     .option("--repository <dir>", "model repository", "models")
     .option("--data <file>", "labelled JSONL or CSV file (not your test set)")
     .option("--corpus <protocol>", "email:random or email:temporal: its train and validation splits")
@@ -38,7 +39,7 @@ export function registerCalibrateCache(program: Command): void {
     .option("--target <rate>", "largest false-hit rate (95% upper bound) among hits", (v) => Number(v), 0.005)
     .action(async (model: string, flags: CalibrateFlags) => {
       if (!(flags.target > 0 && flags.target < 1)) throw new InvalidArgumentError("--target must be between 0 and 1");
-      const modelDir = resolve(flags.repository, model);
+      const modelDir = (await findModelVersion(flags.repository, model)).dir;
       const { examples, name } = await calibrationExamples(flags, modelDir);
       if (examples.length < 2) throw new ServingError("ERR_DATA_INVALID", `${name}: at least 2 labelled examples are needed`);
       const { block, pairs } = calibrateSemanticCache(examples, flags.target, name);

@@ -57,8 +57,9 @@ export function dataSource(flags: DataFlags): Extract<DataSource, { kind: "email
 export function withModelAndDataOptions(command: Command): Command {
   return command
     .requiredOption("-n, --name <name>", "model name (folder name unless --output is given)")
-    .option("--version <version>", "model version written to the manifest", "1")
-    .option("-o, --output <dir>", "model folder to write (default: models/<name>)")
+    .option("--version <version>", "version: its folder's name and the manifest's (default: one more than the highest in the repository, or the -o folder's name)")
+    .option("--repository <dir>", "model repository the version folder is written in", "models")
+    .option("-o, --output <dir>", "folder to write instead of <repository>/<name>/<version>/ (overwritten if it holds a model)")
     .option("--corpus <protocol>", "built-in data: email:random (stratified 80/20) or email:temporal (train *-1, test *-2)")
     .option("--data <file>", "labelled JSONL or CSV file (instead of --corpus)")
     .option("--test-data <file>", "separate labelled test file (default: 20% of --data)")

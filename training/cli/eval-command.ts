@@ -1,5 +1,4 @@
 import { readFile, writeFile } from "node:fs/promises";
-import { resolve } from "node:path";
 import type { Command } from "commander";
 import { ServingError } from "../../server/errors/registry.js";
 import { hashExamples } from "../data/hash.js";
@@ -8,6 +7,7 @@ import type { ClassificationReport } from "../../server/evaluation/classificatio
 import { evaluateModelFolder } from "../evaluation/evaluate-model.js";
 import { DEFAULT_MIN_SUPPORT, regressionGate } from "../../server/evaluation/regression-gate.js";
 import { positiveInt } from "./cli-options.js";
+import { findModelVersion } from "../../server/models/repository.js";
 import type { TrainingMetrics } from "../model-folder/training-metrics.js";
 
 interface EvalFlags extends EvaluationDataFlags {
@@ -35,7 +35,7 @@ export function registerEval(program: Command): void {
   program
     .command("eval")
     .description("Evaluate a model of the repository on labelled data through the serving code; with a baseline, fail (exit 2) on a regression.")
-    .argument("<model>", "model folder name in the repository")
+    .argument("<model>", "<name> (its highest version) or <name>/<version>, in the repository")
     .option("--repository <dir>", "model repository", "models")
     .option("--data <file>", "labelled JSONL or CSV file")
     .option("--corpus <protocol>", "email:random or email:temporal (uses the model's training seed)")
@@ -45,12 +45,12 @@ export function registerEval(program: Command): void {
     .option("--category-field <name>", "field for per-category scores")
     .option("--seed <n>", "with --corpus: split seed (default: the model's)", (v) => Number(v))
     .option("--baseline <metrics.json>", "compare with a saved metrics file (metrics.json of a model, or an eval --output)")
-    .option("--baseline-model <name>", "compare with another model of the repository, run on the same data")
+    .option("--baseline-model <name>", "compare with another model or version of the repository (<name> or <name>/<version>), run on the same data")
     .option("--margin <x>", "largest allowed drop of any gated score (absolute)", (v) => Number(v), 0.01)
     .option("--min-support <n>", "golden items a label or category needs before its check may block", positiveInt, DEFAULT_MIN_SUPPORT)
     .option("-o, --output <file>", "write the evaluation as JSON")
     .action(async (model: string, flags: EvalFlags) => {
-      const modelDir = resolve(flags.repository, model);
+      const modelDir = (await findModelVersion(flags.repository, model)).dir;
       const { examples } = await loadEvaluationExamples(flags, modelDir);
       if (examples.length === 0) throw new ServingError("ERR_DATA_INVALID", "no labelled examples to evaluate");
       const dataHash = hashExamples(examples);
@@ -66,7 +66,7 @@ export function registerEval(program: Command): void {
         const savedHash = saved.dataHash ?? saved.data?.hashes.test;
         if (savedHash && savedHash !== dataHash) console.log(`  note: the baseline was measured on other data (${savedHash.slice(0, 19)}… vs ${dataHash.slice(0, 19)}…)`);
       } else if (flags.baselineModel) {
-        const other = await evaluateModelFolder(resolve(flags.repository, flags.baselineModel), examples);
+        const other = await evaluateModelFolder((await findModelVersion(flags.repository, flags.baselineModel)).dir, examples);
         printReport(`baseline ${other.model}@${other.version}`, other.report);
         baseline = other.report;
       }

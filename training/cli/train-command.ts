@@ -1,5 +1,5 @@
-import { resolve } from "node:path";
 import { trainingSummary } from "./training-summary.js";
+import { modelOutput } from "./model-output.js";
 import { progressReporter } from "./progress-reporter.js";
 import { dataSource, fraction, int, num, withModelAndDataOptions, type DataFlags } from "./cli-options.js";
 import { InvalidArgumentError, type Command } from "commander";
@@ -8,8 +8,9 @@ import type { ThresholdTarget } from "../calibration/threshold.js";
 
 interface TrainFlags extends DataFlags {
   name: string;
-  version: string;
+  version?: string;
   output?: string;
+  repository: string;
   frontierPrompt?: string;
   seed: number;
   validationFraction: number;
@@ -59,13 +60,13 @@ export function registerTrain(program: Command): void {
           ? { kind: "max-escalation", value: flags.maxEscalation }
           : { kind: "kept-accuracy", value: flags.targetAccuracy ?? DEFAULT_TRAIN_OPTIONS.thresholdTarget.value };
       const data = dataSource(flags);
-      const output = resolve(flags.output ?? `models/${flags.name}`);
+      const { output, version } = await modelOutput(flags);
       const progress = progressReporter(flags.progress);
       const metrics = await trainSpecialist({
         ...DEFAULT_TRAIN_OPTIONS,
         output,
         name: flags.name,
-        version: flags.version,
+        version,
         description: flags.description ?? `Text classifier trained by specialist-serve on ${data.kind === "email" ? `the SpamAssassin corpus (${data.protocol})` : data.train}.`,
         data,
         seed: flags.seed,

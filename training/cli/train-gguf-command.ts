@@ -1,14 +1,15 @@
-import { resolve } from "node:path";
 import type { Command } from "commander";
 import { DEFAULT_GGUF_SETTINGS, trainGgufSpecialist } from "../gguf/train-gguf-specialist.js";
 import { dataSource, fraction, int, num, withModelAndDataOptions, type DataFlags } from "./cli-options.js";
 import { progressReporter } from "./progress-reporter.js";
 import { trainingSummary } from "./training-summary.js";
+import { modelOutput } from "./model-output.js";
 
 interface TrainGgufFlags extends DataFlags {
   name: string;
-  version: string;
+  version?: string;
   output?: string;
+  repository: string;
   seed: number;
   epochs: number;
   dim: number;
@@ -45,12 +46,12 @@ export function registerTrainGguf(program: Command): void {
     .option("--no-progress", "no progress bar")
     .action(async (flags: TrainGgufFlags) => {
       const data = dataSource(flags);
-      const output = resolve(flags.output ?? `models/${flags.name}`);
+      const { output, version } = await modelOutput(flags);
       const progress = progressReporter(flags.progress);
       const metrics = await trainGgufSpecialist({
         output,
         name: flags.name,
-        version: flags.version,
+        version,
         description: flags.description ?? `Small llama-architecture classifier trained by specialist-serve on ${data.kind === "email" ? `the SpamAssassin corpus (${data.protocol})` : data.train}.`,
         data,
         testFraction: 0.2,

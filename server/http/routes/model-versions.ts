@@ -28,7 +28,7 @@ export const modelVersionRoutes: FastifyPluginAsyncZod<{ context: ServerContext 
       const { name } = request.params;
       const result = await registry.reload(name, { version: request.body?.version, gate: request.body?.gate, trigger: "admin", by: { actor: request.tenant!.id, reason: request.body?.reason } });
       request.log.warn(`model ${name} reloaded to version ${result.current} (was ${result.previous}) by tenant '${request.tenant!.id}'`);
-      return { model: name, previous_version: result.previous ?? null, version: result.current, load_ms: result.loadMs, gate: gateBody(result.gate) };
+      return { model: name, previous_version: result.previous ?? null, version: result.current, load_ms: result.loadMs, gate: gateBody(result.gate), unreadable: registry.problemsOf(name) };
     },
   );
 

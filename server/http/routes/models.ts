@@ -9,7 +9,7 @@ import type { ModelState } from "../../models/model-registry.js";
 const placementBody = (p: PlacementInfo) => ({ provider: p.provider, device: p.device, workers: p.workers, threads_per_worker: p.threadsPerWorker });
 
 export const modelsRoute: FastifyPluginAsyncZod<{ context: ServerContext }> = async (app, { context }) => {
-  const unreadableOf = (name: string) => context.registry.unreadableFolders().filter((bad) => bad.name === name).map((bad) => ({ folder: bad.folder, code: bad.error.code, message: bad.error.message }));
+  const unreadableOf = (name: string) => context.registry.problemsOf(name);
 
   const describe = (state: ModelState): z.input<typeof ModelDescription> => {
     const m = state.manifest;
