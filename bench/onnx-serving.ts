@@ -11,7 +11,7 @@ import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { createOnnxBackend } from "../server/backends/onnx/onnx-backend.js";
-import { OnnxTextClassifier } from "../server/backends/onnx/onnx-classifier.js";
+import { OnnxTextModel } from "../server/backends/onnx/onnx-text-model.js";
 import { ServingMetrics } from "../server/metrics/serving-metrics.js";
 import { readManifest } from "../server/models/manifest-validation.js";
 import { locateModelVersion } from "../server/models/repository.js";
@@ -47,11 +47,11 @@ async function timed(seconds: number, step: () => Promise<number>): Promise<numb
 }
 
 // 1. The ceiling: tokenize + ORT in-process at batch 32, no HTTP, one thread; then one pipeline per core.
-const classifier = await OnnxTextClassifier.load(modelDir, manifest, { device: "cpu", intraOpThreads: 1 });
+const classifier = await OnnxTextModel.load(modelDir, manifest, { device: "cpu", intraOpThreads: 1 });
 let cursor = 0;
 const nextBatch = (n: number) => Array.from({ length: n }, () => emails[cursor++ % emails.length]!);
-await classifier.classify(nextBatch(32));
-const ceilingOneThread = await timed(Math.min(duration, 8), async () => (await classifier.classify(nextBatch(32))).tokens.length);
+await classifier.run(nextBatch(32));
+const ceilingOneThread = await timed(Math.min(duration, 8), async () => (await classifier.run(nextBatch(32))).tokens.length);
 await classifier.dispose();
 const workers = availableParallelism();
 const backend = await createOnnxBackend({ dir: modelDir, manifest, metrics: new ServingMetrics({ defaultMetrics: false }), workers, log: () => {} });

@@ -4,6 +4,7 @@ import { ServingError } from "../server/errors/registry.js";
 import { registerServe } from "../server/cli/serve-command.js";
 import { registerHashKey } from "../server/cli/hash-key-command.js";
 import { registerBatch } from "../server/cli/batch-command.js";
+import { registerInspect } from "../server/cli/inspect-command.js";
 import { registerTrain } from "../training/cli/train-command.js";
 import { registerEval } from "../training/cli/eval-command.js";
 import { registerCalibrateCache } from "../training/cli/calibrate-cache-command.js";
@@ -18,6 +19,7 @@ const program = new Command()
 
 registerServe(program);
 registerBatch(program);
+registerInspect(program);
 registerTrain(program);
 registerTrainGguf(program);
 registerEval(program);

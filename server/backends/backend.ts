@@ -23,6 +23,19 @@ export interface ClassifyResult {
   computeMs: number;
 }
 
+/** One input's vector from an embedding model. */
+export interface EmbeddingOutput {
+  vector: Float32Array;
+  tokens: number;
+  truncated: boolean;
+}
+
+export interface EmbedResult {
+  outputs: EmbeddingOutput[];
+  queueMs: number;
+  computeMs: number;
+}
+
 export interface PlacementInfo {
   provider: string;
   device: string;
@@ -38,7 +51,10 @@ export interface ModelBackend {
   readonly manifest: ModelManifest;
   readonly dir: string;
   readonly placement: PlacementInfo;
+  /** Classification; an embedding model answers ERR_MODEL_CANNOT_CLASSIFY. */
   classify(texts: string[], options: SubmitOptions): Promise<ClassifyResult>;
+  /** One vector per text, for embedding models. */
+  embed?(texts: string[], options: SubmitOptions): Promise<EmbedResult>;
   /** Text generation, for backends that have it (GGUF). */
   generate?(request: GenerationRequest, options: GenerationOptions): Promise<GenerationResult>;
   /** Stops taking work, finishes what is queued. */

@@ -4,10 +4,11 @@ import { ServingError } from "../errors/registry.js";
 import type { Caller } from "../serving/caller.js";
 import { ClassifyRequest } from "../serving/classify-protocol.js";
 import { ChatCompletionBody, CompletionBody } from "../serving/completion-protocol.js";
+import { EmbeddingRequest } from "../serving/embedding-protocol.js";
 import type { ServingCore } from "../serving/serving-core.js";
 
 /** The endpoints a batch may target, as OpenAI names them in `endpoint` and in each line's `url`. */
-export const BATCH_ENDPOINTS = ["/v1/classify", "/v1/chat/completions", "/v1/completions"] as const;
+export const BATCH_ENDPOINTS = ["/v1/classify", "/v1/chat/completions", "/v1/completions", "/v1/embeddings"] as const;
 export type BatchEndpoint = (typeof BATCH_ENDPOINTS)[number];
 
 export type ParsedLine = { ok: true; customId: string; body: unknown } | { ok: false; customId: string | null; code: string; message: string };
@@ -40,8 +41,13 @@ export interface LineResult {
 const errorBody = (error: ServingError) => ({ error: error.toPayload() });
 
 /** Runs one line's body through the serving layer, as the endpoint's route would, without HTTP. */
-export async function executeLine(core: Pick<ServingCore, "classify" | "completions">, endpoint: BatchEndpoint, body: unknown, caller: Caller): Promise<LineResult> {
+export async function executeLine(core: Pick<ServingCore, "classify" | "completions" | "embeddings">, endpoint: BatchEndpoint, body: unknown, caller: Caller): Promise<LineResult> {
   try {
+    if (endpoint === "/v1/embeddings") {
+      const request = EmbeddingRequest.safeParse(body);
+      if (!request.success) throw new ServingError("ERR_INVALID_REQUEST", formatZodIssues(request.error));
+      return { statusCode: 200, body: await core.embeddings.embed(request.data, caller) };
+    }
     if (endpoint === "/v1/classify") {
       const request = ClassifyRequest.safeParse(body);
       if (!request.success) throw new ServingError("ERR_INVALID_REQUEST", formatZodIssues(request.error));

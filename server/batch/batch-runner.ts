@@ -24,7 +24,7 @@ export interface RunnerDeps {
   store: BatchStore;
   files: FileFolder;
   settings: BatchSettings;
-  core: Pick<ServingCore, "classify" | "completions">;
+  core: Pick<ServingCore, "classify" | "completions" | "embeddings">;
   tenantOf(id: string): Tenant | undefined;
   log(level: "info" | "warn" | "error", message: string, fields?: Record<string, unknown>): void;
 }

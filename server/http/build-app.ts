@@ -12,6 +12,7 @@ import { healthRoutes } from "./routes/health.js";
 import { modelsRoute } from "./routes/models.js";
 import { modelVersionRoutes } from "./routes/model-versions.js";
 import { modelLifecycleRoutes } from "./routes/model-lifecycle.js";
+import { embeddingsRoute } from "./routes/embeddings.js";
 import type { ServerContext } from "./server-context.js";
 
 const PACKAGE_VERSION = "0.1.0";
@@ -79,6 +80,7 @@ export async function buildApp(context: ServerContext, logger: Logger): Promise<
   await app.register(healthRoutes, { context });
   await app.register(modelsRoute, { context });
   await app.register(classifyRoute, { context });
+  await app.register(embeddingsRoute, { context });
   await app.register(adminRoutes, { context });
   await app.register(modelVersionRoutes, { context });
   await app.register(modelLifecycleRoutes, { context });

@@ -25,6 +25,7 @@ export const ModelDescription = z.object({
   format: z.string().optional(),
   task: z.string().optional(),
   labels: z.array(z.string()).optional(),
+  dimensions: z.number().optional().describe("An embedding model's vector length."),
   threshold: z.number().optional(),
   status: z.enum(["loading", "ready", "failed"]),
   error: z.object({ code: z.string(), message: z.string() }).optional(),

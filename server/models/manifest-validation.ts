@@ -5,6 +5,7 @@ import { BACKENDS, backendKind } from "../backends/registry.js";
 import { formatZodIssues } from "../config/zod-issues.js";
 import { ServingError } from "../errors/registry.js";
 import { ManifestCommon, type ModelManifest as Manifest } from "./manifest.js";
+import { folderIdentity, inferFromExport } from "./hf-export.js";
 
 /** The type of a validated manifest, under the name of the schema that makes one. */
 export type ModelManifest = Manifest;
@@ -44,6 +45,10 @@ export const ModelManifest = z.unknown().transform((raw, ctx): Manifest => {
   if (!parsed.success || !settings.success) return z.NEVER;
 
   const m = parsed.data;
+  if (m.task === "text-classification" && m.labels.length < 2) issue(["labels"], "a text-classification model needs at least 2 labels, in the order of its output");
+  if (m.task === "embeddings" && !m.embedding) issue(["embedding"], "an embeddings model needs an embedding block ({dimensions, pooling, normalize, output}); a sentence-transformers folder's modules.json supplies it");
+  if (m.task === "embeddings" && m.labels.length > 0) issue(["labels"], "an embeddings model has no labels");
+  if (m.task === "embeddings" && m.format !== "onnx") issue(["task"], `embeddings are served from ONNX models; a ${m.format} embedding model is not served yet`);
   if (m.limits.maxInputsPerRequest > m.batching.maxQueueSize) {
     issue(["limits", "maxInputsPerRequest"], `must not exceed batching.maxQueueSize (${m.batching.maxQueueSize}): a larger request could never be queued`);
   }
@@ -58,17 +63,42 @@ export function manifestInput(manifest: Manifest): Record<string, unknown> {
   return { ...common, [manifest.format]: backend };
 }
 
-export async function readManifest(dir: string): Promise<Manifest> {
+/** A manifest read from a folder, with where each of its keys came from (`model.json`, an export's file, or a default). */
+export interface ManifestReading {
+  manifest: Manifest;
+  sources: Record<string, string>;
+}
+
+/**
+ * The folder's manifest: model.json over what a Hugging Face export's own files say (config.json's id2label and
+ * architecture, the ONNX graph), over the folder's name and version. A drop-in export needs no model.json; a
+ * model.json beside one may hold only what it changes.
+ */
+export async function readManifestWithSources(dir: string, layout?: { name: string; version: string }): Promise<ManifestReading> {
   const path = join(dir, "model.json");
-  let raw: unknown;
+  let written: Record<string, unknown> | undefined;
   try {
-    raw = JSON.parse(await readFile(path, "utf8"));
+    const raw: unknown = JSON.parse(await readFile(path, "utf8"));
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new Error("model.json must hold a JSON object");
+    written = raw as Record<string, unknown>;
   } catch (cause) {
-    throw new ServingError("ERR_MANIFEST_INVALID", `${path}: ${(cause as Error).message}`, { cause });
+    if ((cause as NodeJS.ErrnoException).code !== "ENOENT") throw new ServingError("ERR_MANIFEST_INVALID", `${path}: ${(cause as Error).message}`, { cause });
   }
-  const parsed = ModelManifest.safeParse(raw);
+  const inferred = await inferFromExport(dir);
+  if (!written && Object.keys(inferred.fields).length === 0) {
+    throw new ServingError("ERR_MANIFEST_INVALID", `${dir}: no model.json, and no Hugging Face export (config.json beside model.onnx) to read one from`);
+  }
+  const identity = folderIdentity(dir, layout);
+  const sources: Record<string, string> = { name: "folder name", version: layout ? "version folder name" : "folder", ...inferred.sources };
+  for (const key of Object.keys(written ?? {})) sources[key] = "model.json";
+  const parsed = ModelManifest.safeParse({ ...identity, ...inferred.fields, ...written });
   if (!parsed.success) {
-    throw new ServingError("ERR_MANIFEST_INVALID", `${path}: ${formatZodIssues(parsed.error)}`);
+    const notes = inferred.notes.length > 0 ? `; from the export's files: ${inferred.notes.join("; ")}` : "";
+    throw new ServingError("ERR_MANIFEST_INVALID", `${written ? path : dir}: ${formatZodIssues(parsed.error)}${notes}`);
   }
-  return parsed.data;
+  return { manifest: parsed.data, sources };
+}
+
+export async function readManifest(dir: string, layout?: { name: string; version: string }): Promise<Manifest> {
+  return (await readManifestWithSources(dir, layout)).manifest;
 }

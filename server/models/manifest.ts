@@ -81,6 +81,22 @@ export const CostSettings = z
   })
   .strict();
 
+/** An embedding model's head: which output, how token vectors are pooled into one, and whether it is normalised. */
+export const EmbeddingSettings = z
+  .object({
+    /** The graph output: token vectors [batch, sequence, dimensions] (pooled here) or sentence vectors [batch, dimensions]. */
+    output: z.string().min(1).default("last_hidden_state"),
+    /** `mean` of the tokens under the attention mask, the first (`cls`) token, or `none` when the output is already one vector per input. */
+    pooling: z.enum(["mean", "cls", "none"]).default("mean"),
+    /** Scale each vector to unit length (sentence-transformers' Normalize module). */
+    normalize: z.boolean().default(true),
+    /** The vector's length. */
+    dimensions: z.number().int().min(1),
+    /** Matryoshka-trained: a request may ask for fewer `dimensions` (the leading ones, normalised again). */
+    truncatable: z.boolean().default(false),
+  })
+  .strict();
+
 /** How the semantic cache's threshold was chosen: written by calibration, read by serving. */
 export const SemanticCacheCalibration = z
   .object({
@@ -109,12 +125,16 @@ export const ManifestCommon = z
     version: z.string().min(1),
     /** The backend: `onnx`, `gguf` (the keys of the backend registry). */
     format: z.string().min(1),
-    task: z.enum(["text-classification"]),
+    /** `text-classification` (labels, calibrated confidence, escalation) or `embeddings` (vectors, /v1/embeddings). */
+    task: z.enum(["text-classification", "embeddings"]),
     description: z.string().default(""),
+    /** The classes, in the order of the model's output; required for text-classification, none for embeddings. */
     labels: z
       .array(z.string().min(1))
-      .min(2)
-      .refine((labels) => new Set(labels).size === labels.length, "labels must be unique"),
+      .refine((labels) => new Set(labels).size === labels.length, "labels must be unique")
+      .default([]),
+    /** How an embedding model's output becomes one vector per input. */
+    embedding: EmbeddingSettings.optional(),
     artifacts: z
       .object({
         /** The model file; the backend's default (model.onnx, model.gguf) when unset. */

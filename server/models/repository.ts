@@ -1,8 +1,9 @@
-import { readdir, stat } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { ServingError } from "../errors/registry.js";
 import type { ModelOverride } from "../config/schema.js";
 import { manifestInput, ModelManifest, readManifest } from "./manifest-validation.js";
+import { isModelFolder } from "./hf-export.js";
 import { formatZodIssues } from "../config/zod-issues.js";
 
 export interface ModelEntry {
@@ -18,7 +19,7 @@ export interface RepositoryScan {
   flat: string[];
 }
 
-const hasManifest = (dir: string) => stat(join(dir, "model.json")).then((s) => s.isFile(), () => false);
+const hasManifest = isModelFolder;
 
 /** Version folders (`<name>/<version>/model.json`) of a model folder, in name order. */
 async function versionFolders(dir: string): Promise<string[]> {
@@ -49,7 +50,7 @@ export async function scanModelFolder(root: string, name: string): Promise<Repos
   const scan: RepositoryScan = { models: [], invalid: [], flat: flat ? [name] : [] };
   for (const folder of flat ? [name] : versions.map((v) => join(name, v))) {
     try {
-      const manifest = await readManifest(join(root, folder));
+      const manifest = await readManifest(join(root, folder), flat ? { name, version: "1" } : { name, version: basename(folder) });
       if (!flat && manifest.version !== basename(folder)) {
         throw new ServingError("ERR_MANIFEST_INVALID", `${join(folder, "model.json")}: version '${manifest.version}' in the folder of version '${basename(folder)}'; the folder's name is the version`);
       }

@@ -70,6 +70,9 @@ export class ClassifyServing {
     const routed = registry.route(name);
     let manifest = routed.backend.manifest;
     caller.onModel?.(manifest.name);
+    if (manifest.task !== "text-classification") {
+      throw new ServingError("ERR_MODEL_CANNOT_CLASSIFY", `model '${manifest.name}' is an embedding model: send its texts to /v1/embeddings`);
+    }
     const texts = typeof input === "string" ? [input] : input;
     if (texts.length > manifest.limits.maxInputsPerRequest) {
       throw new ServingError("ERR_TOO_MANY_INPUTS", `${texts.length} inputs in one request; model '${name}' accepts at most ${manifest.limits.maxInputsPerRequest}: split the list`);

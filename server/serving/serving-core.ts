@@ -20,6 +20,7 @@ import type { SpendBook } from "../state/spend-book.js";
 import type { ClassificationResult } from "./classify-protocol.js";
 import { ClassifyServing } from "./classify-serving.js";
 import { CompletionServing } from "./completion-serving.js";
+import { EmbeddingServing } from "./embedding-serving.js";
 
 /**
  * Everything that answers requests, without a front door: models, state, the escalation cascade and the serving
@@ -41,6 +42,7 @@ export interface ServingCore {
   cache: ResponseCache<ClassificationResult>;
   classify: ClassifyServing;
   completions: CompletionServing;
+  embeddings: EmbeddingServing;
   /** Cancels background shadow calls and waits for their records, then closes the state. Models are the registry's: dispose of them first. */
   close(): Promise<void>;
 }
@@ -83,6 +85,7 @@ export async function createServingCore(config: Readonly<ServerConfig>, metrics:
       shadow,
       cache,
       classify: new ClassifyServing({ registry, cache, cascade, metrics, deadlines }),
+      embeddings: new EmbeddingServing({ registry, deadlines }),
       completions: new CompletionServing({
         registry,
         deadlines,

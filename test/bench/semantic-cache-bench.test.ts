@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { readManifest } from "../../server/models/manifest-validation.js";
 import { negationPairHits, replayArm, replayStream } from "../../bench/semantic-cache/run-semantic-cache-bench.js";
@@ -17,7 +18,7 @@ describe("bench semantic-cache", () => {
   });
 
   it("replays a stream: variants after their originals, fewer frontier calls with the semantic cache, no negation pair hit", async () => {
-    const manifest = await readManifest(`${MODELS_DIR}/email-spam`);
+    const manifest = await readManifest(join(MODELS_DIR, "email-spam", "1"));
     const { test } = await loadSplits({ kind: "email", protocol: "random" }, { seed: 1, testFraction: 0.2, validationFraction: 0.1 });
     const stream = replayStream(test.slice(0, 300), 5);
     for (const [at, item] of stream.entries()) if (item.of !== undefined) expect(item.of).toBeLessThan(at);

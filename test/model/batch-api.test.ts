@@ -105,7 +105,7 @@ describe("the Batch API with the official openai client", () => {
     await expect(bob.files.retrieve(file.id)).rejects.toMatchObject({ status: 404 });
     await expect(bob.batches.create({ input_file_id: file.id, endpoint: "/v1/chat/completions", completion_window: "24h" })).rejects.toMatchObject({ status: 404 });
     await expect(alice.files.create({ file: await toFile(Buffer.from("{}\n"), "x.jsonl"), purpose: "fine-tune" })).rejects.toMatchObject({ status: 400 });
-    await expect(alice.batches.create({ input_file_id: file.id, endpoint: "/v1/embeddings" as "/v1/chat/completions", completion_window: "24h" })).rejects.toMatchObject({ status: 400 });
+    await expect(alice.batches.create({ input_file_id: file.id, endpoint: "/v1/responses" as "/v1/chat/completions", completion_window: "24h" })).rejects.toMatchObject({ status: 400 });
     const empty = await finished(alice, (await alice.batches.create({ input_file_id: file.id, endpoint: "/v1/chat/completions", completion_window: "24h" })).id);
     expect(empty).toMatchObject({ status: "completed", request_counts: { total: 0, completed: 0, failed: 0 } });
     await expect(alice.batches.cancel(empty.id)).rejects.toMatchObject({ status: 409 });

@@ -2,7 +2,7 @@ import { cp, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { OnnxTextClassifier } from "../../server/backends/onnx/onnx-classifier.js";
+import { OnnxTextModel } from "../../server/backends/onnx/onnx-text-model.js";
 import { modelTokenLimit } from "../../server/backends/onnx/position-limit.js";
 import { readManifest } from "../../server/models/manifest-validation.js";
 import { MODELS_DIR } from "../helpers/server.js";
@@ -37,9 +37,9 @@ describe("a model's own token limit", () => {
     await writeFile(join(dir, "config.json"), JSON.stringify({ model_type: "bert", max_position_embeddings: 16 }));
     const manifest = await readManifest(dir);
     expect(manifest.limits.maxTokens).toBe(2048);
-    const classifier = await OnnxTextClassifier.load(dir, { ...manifest, device: "cpu" }, { device: "cpu", intraOpThreads: 1 });
+    const classifier = await OnnxTextModel.load(dir, { ...manifest, device: "cpu" }, { device: "cpu", intraOpThreads: 1 });
     try {
-      const result = await classifier.classify([LONG, "short one"]);
+      const result = await classifier.run([LONG, "short one"]);
       expect(result.tokens[0]).toBe(16);
       expect(result.truncated).toEqual([true, false]);
       expect(result.tokens[1]).toBeLessThan(16);

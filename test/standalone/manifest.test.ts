@@ -27,6 +27,15 @@ describe("model manifest", () => {
     expect(r.error?.issues[0]?.path).toEqual(["limits", "maxInputsPerRequest"]);
   });
 
+  it("asks a classifier for 2 labels or more, and an embedding model for its embedding block and no labels", () => {
+    const messages = (input: unknown) => ModelManifest.safeParse(input).error?.issues.map((i) => `${i.path.join(".")}: ${i.message}`) ?? [];
+    expect(messages({ ...minimal, labels: ["only"] })).toEqual(["labels: a text-classification model needs at least 2 labels, in the order of its output"]);
+    const embedder = { name: "e", version: "1", format: "onnx", task: "embeddings", embedding: { dimensions: 384 } };
+    expect(ModelManifest.parse(embedder).embedding).toEqual({ output: "last_hidden_state", pooling: "mean", normalize: true, dimensions: 384, truncatable: false });
+    expect(messages({ ...embedder, embedding: undefined })).toEqual([expect.stringMatching(/^embedding: an embeddings model needs an embedding block/)]);
+    expect(messages({ ...embedder, labels: ["a", "b"] })).toEqual(["labels: an embeddings model has no labels"]);
+  });
+
   it("accepts cuda:N devices", () => {
     expect(ModelManifest.parse({ ...minimal, device: "cuda:1" }).device).toBe("cuda:1");
   });

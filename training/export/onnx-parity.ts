@@ -1,5 +1,5 @@
 import type { PreTrainedTokenizer } from "@huggingface/transformers";
-import { OnnxTextClassifier } from "../../server/backends/onnx/onnx-classifier.js";
+import { OnnxTextModel } from "../../server/backends/onnx/onnx-text-model.js";
 import { encodeBatch } from "../../server/backends/onnx/encode-batch.js";
 import type { ModelManifest } from "../../server/models/manifest.js";
 import { featureRows, logitsOf, type FastTextModel, type FastTextShape } from "../fasttext/model.js";
@@ -32,16 +32,16 @@ export async function checkOnnxParity(
   shape: FastTextShape,
   limits: { maxTokens: number; maxChars: number },
 ): Promise<ParityReport> {
-  const classifier = await OnnxTextClassifier.load(dir, { ...manifest, device: "cpu" }, { device: "cpu", intraOpThreads: 1 });
+  const classifier = await OnnxTextModel.load(dir, { ...manifest, device: "cpu" }, { device: "cpu", intraOpThreads: 1 });
   try {
-    const onnx = await classifier.classify(texts);
+    const onnx = await classifier.run(texts);
     let maxAbsDifference = 0;
     let maxScaledDifference = 0;
     texts.forEach((text, b) => {
       const ids = Array.from(encodeBatch(tokenizer, [text], limits).inputIds, Number);
       const expected = logitsOf(model, featureRows(ids, shape));
       for (let c = 0; c < shape.classes; c++) {
-        const difference = Math.abs(expected[c]! - onnx.logits[b * shape.classes + c]!);
+        const difference = Math.abs(expected[c]! - onnx.values[b * shape.classes + c]!);
         maxAbsDifference = Math.max(maxAbsDifference, difference);
         maxScaledDifference = Math.max(maxScaledDifference, difference / (1 + Math.abs(expected[c]!)));
       }

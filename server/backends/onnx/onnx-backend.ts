@@ -1,7 +1,7 @@
 import { Piscina } from "piscina";
-import { DynamicBatcher, type BatchOutcome } from "../../batching/dynamic-batcher.js";
+import { DynamicBatcher, type BatchOutcome, type SubmitOptions } from "../../batching/dynamic-batcher.js";
 import { ServingError, fromPayload, isErrorCode } from "../../errors/registry.js";
-import type { BackendContext, ClassificationOutput, ModelBackend, PlacementInfo } from "../backend.js";
+import type { BackendContext, ClassificationOutput, EmbeddingOutput, ModelBackend, PlacementInfo } from "../backend.js";
 import { scoreLogits } from "../classification-scores.js";
 import { HEADER, type WorkerDescription, type WorkerFailure, type WorkerInit, type WorkerTask } from "./worker-protocol.js";
 
@@ -55,37 +55,52 @@ export async function createOnnxBackend(context: BackendContext): Promise<ModelB
     }
   };
 
-  const runBatch = async (texts: string[]): Promise<BatchOutcome<ClassificationOutput>> => {
-    const answer = await run({ kind: "classify", texts });
+  /** One batch through a worker: per input, its token count, whether it was cut, and the head's numbers. */
+  const runRaw = async (texts: string[]): Promise<{ items: Array<{ tokens: number; truncated: boolean; at: number }>; answer: Float32Array; computeMs: number }> => {
+    const answer = await run({ kind: "run", texts });
     if (isFailure(answer)) throw failureToError(answer);
-    if (!(answer instanceof Float32Array)) throw new ServingError("ERR_INTERNAL", "worker answered a classify task with the wrong shape");
-    const [tokenizeMs = 0, inferenceMs = 0, batch = 0, classes = 0] = answer;
-    const stride = classes + 2;
-    const outputs: ClassificationOutput[] = [];
+    if (!(answer instanceof Float32Array)) throw new ServingError("ERR_INTERNAL", "worker answered a run task with the wrong shape");
+    const [tokenizeMs = 0, inferenceMs = 0, batch = 0, width = 0] = answer;
+    const stride = width + 2;
+    const items = [];
     let tokens = 0;
     for (let b = 0; b < batch; b++) {
       const at = HEADER + b * stride;
       tokens += answer[at]!;
-      outputs.push(scoreLogits(answer, at + 2, labels, temperature, answer[at]!, answer[at + 1] === 1));
+      items.push({ tokens: answer[at]!, truncated: answer[at + 1] === 1, at: at + 2 });
     }
     metrics.tokens.inc({ model: manifest.name }, tokens);
     metrics.tokenizeDuration.observe({ model: manifest.name }, tokenizeMs / 1000);
     metrics.inferenceDuration.observe({ model: manifest.name }, inferenceMs / 1000);
-    return { outputs, computeMs: tokenizeMs + inferenceMs };
+    return { items, answer, computeMs: tokenizeMs + inferenceMs };
   };
 
-  const batcher = new DynamicBatcher<string, ClassificationOutput>(
-    { ...manifest.batching, concurrency: workers },
-    runBatch,
-    {
-      onBatch: (size, waits) => {
-        metrics.batchSize.observe({ model: manifest.name }, size);
-        for (const wait of waits) metrics.queueWait.observe({ model: manifest.name }, wait / 1000);
-      },
-      onQueueDepth: (depth) => metrics.queueDepth.set({ model: manifest.name }, depth),
+  const classifyBatch = async (texts: string[]): Promise<BatchOutcome<ClassificationOutput>> => {
+    const { items, answer, computeMs } = await runRaw(texts);
+    return { outputs: items.map((item) => scoreLogits(answer, item.at, labels, temperature, item.tokens, item.truncated)), computeMs };
+  };
+
+  const embedBatch = async (texts: string[]): Promise<BatchOutcome<EmbeddingOutput>> => {
+    const { items, answer, computeMs } = await runRaw(texts);
+    const width = manifest.embedding!.dimensions;
+    return { outputs: items.map((item) => ({ vector: answer.slice(item.at, item.at + width), tokens: item.tokens, truncated: item.truncated })), computeMs };
+  };
+
+  const observer = {
+    onBatch: (size: number, waits: number[]) => {
+      metrics.batchSize.observe({ model: manifest.name }, size);
+      for (const wait of waits) metrics.queueWait.observe({ model: manifest.name }, wait / 1000);
     },
-    (text) => Math.min(text.length, manifest.limits.maxChars),
-  );
+    onQueueDepth: (depth: number) => metrics.queueDepth.set({ model: manifest.name }, depth),
+  };
+  const settings = { ...manifest.batching, concurrency: workers };
+  const weight = (text: string) => Math.min(text.length, manifest.limits.maxChars);
+  const embeds = manifest.task === "embeddings";
+  // One queue per model, of the kind its task answers: the same batching, back-pressure and deadlines for both.
+  const classifier = embeds ? undefined : new DynamicBatcher<string, ClassificationOutput>(settings, classifyBatch, observer, weight);
+  const embedder = embeds ? new DynamicBatcher<string, EmbeddingOutput>(settings, embedBatch, observer, weight) : undefined;
+  const batcher = { drain: () => Promise.all([classifier?.drain(), embedder?.drain()]).then(() => undefined) };
+  const runBatch = (texts: string[]) => (embeds ? embedBatch(texts) : classifyBatch(texts));
 
   // Warm-up: every worker loads at start; one describe task each reports where it runs (or why it failed),
   // and one full batch each lets ORT allocate its buffers before the first real request.
@@ -116,7 +131,11 @@ export async function createOnnxBackend(context: BackendContext): Promise<ModelB
     manifest,
     dir,
     placement,
-    classify: (texts, options) => batcher.submit(texts, options),
+    classify: (texts, options) => {
+      if (!classifier) return Promise.reject(new ServingError("ERR_MODEL_CANNOT_CLASSIFY", `model '${manifest.name}' is an embedding model: use /v1/embeddings`));
+      return classifier.submit(texts, options);
+    },
+    ...(embedder ? { embed: (texts: string[], options: SubmitOptions) => embedder.submit(texts, options) } : {}),
     drain: () => batcher.drain(),
     dispose: async () => {
       await batcher.drain();

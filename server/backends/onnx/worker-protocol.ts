@@ -8,7 +8,7 @@ export interface WorkerInit {
   placement: SessionPlacement;
 }
 
-export type WorkerTask = { kind: "classify"; texts: string[] } | { kind: "describe" };
+export type WorkerTask = { kind: "run"; texts: string[] } | { kind: "describe" };
 
 export interface WorkerDescription {
   provider: "cpu" | "cuda";
@@ -21,28 +21,28 @@ export interface WorkerDescription {
 export type WorkerFailure = { error: ErrorPayload };
 
 /**
- * A classify answer is one Float32Array, moved (not copied) back to the main thread:
- * [tokenizeMs, inferenceMs, batch, classes, then per item: tokens, truncated (0|1), logits × classes].
+ * A run answer is one Float32Array, moved (not copied) back to the main thread:
+ * [tokenizeMs, inferenceMs, batch, width, then per item: tokens, truncated (0|1), values × width] (logits, or a vector).
  */
 export const HEADER = 4;
 
 export function packResult(
-  logits: Float32Array,
+  values: Float32Array,
   tokens: number[],
   truncated: boolean[],
-  classes: number,
+  width: number,
   tokenizeMs: number,
   inferenceMs: number,
 ): Float32Array {
   const batch = tokens.length;
-  const stride = classes + 2;
+  const stride = width + 2;
   const out = new Float32Array(HEADER + batch * stride);
-  out.set([tokenizeMs, inferenceMs, batch, classes]);
+  out.set([tokenizeMs, inferenceMs, batch, width]);
   for (let b = 0; b < batch; b++) {
     const at = HEADER + b * stride;
     out[at] = tokens[b]!;
     out[at + 1] = truncated[b] ? 1 : 0;
-    out.set(logits.subarray(b * classes, (b + 1) * classes), at + 2);
+    out.set(values.subarray(b * width, (b + 1) * width), at + 2);
   }
   return out;
 }

@@ -1,7 +1,7 @@
 import { threadId, workerData } from "node:worker_threads";
 import { move } from "piscina";
 import { ServingError, type ErrorPayload } from "../../errors/registry.js";
-import { OnnxTextClassifier } from "./onnx-classifier.js";
+import { OnnxTextModel } from "./onnx-text-model.js";
 import { packResult, type WorkerDescription, type WorkerFailure, type WorkerInit, type WorkerTask } from "./worker-protocol.js";
 
 const init = workerData as WorkerInit;
@@ -13,10 +13,10 @@ function toPayload(error: unknown): ErrorPayload {
 
 // Loaded when the worker starts, not in the first task, so a replacement worker is warm before it is used.
 // A load failure is kept and answered to every task: thrown at top level it would make piscina hang its queue.
-let classifier: OnnxTextClassifier | undefined;
+let classifier: OnnxTextModel | undefined;
 let loadError: ErrorPayload | undefined;
 try {
-  classifier = await OnnxTextClassifier.load(init.dir, init.manifest, init.placement);
+  classifier = await OnnxTextModel.load(init.dir, init.manifest, init.placement);
 } catch (error) {
   loadError = toPayload(error);
 }
@@ -28,8 +28,8 @@ export default async function run(task: WorkerTask): Promise<Float32Array | Work
     return { provider, deviceId, fallbackReason, threadId };
   }
   try {
-    const r = await classifier.classify(task.texts);
-    const packed = packResult(r.logits, r.tokens, r.truncated, init.manifest.labels.length, r.tokenizeMs, r.inferenceMs);
+    const r = await classifier.run(task.texts);
+    const packed = packResult(r.values, r.tokens, r.truncated, r.width, r.tokenizeMs, r.inferenceMs);
     return move(packed) as unknown as Float32Array;
   } catch (error) {
     return { error: toPayload(error) };

@@ -25,6 +25,7 @@ export const modelsRoute: FastifyPluginAsyncZod<{ context: ServerContext }> = as
       format: m.format,
       task: m.task,
       labels: m.labels,
+      ...(m.embedding ? { dimensions: m.embedding.dimensions } : {}),
       threshold: m.threshold,
       status: state.status,
       ...(state.status === "failed" ? { error: { code: state.error.code, message: state.error.message } } : {}),
