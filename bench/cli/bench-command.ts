@@ -1,3 +1,4 @@
+import { registerPrefixBench } from "./gguf-prefix-command.js";
 import { spawn } from "node:child_process";
 import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -58,5 +59,6 @@ export function registerBench(program: Command): void {
   registerFuzz(bench);
   registerSoak(bench);
   registerSemanticCacheBench(bench);
+  registerPrefixBench(bench);
   registerTokenizeBench(bench);
 }

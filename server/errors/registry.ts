@@ -8,7 +8,7 @@ export const ERRORS = {
   ERR_TOO_MANY_INPUTS: { status: 400, summary: "More inputs in one request than the model accepts." },
   ERR_EMPTY_INPUT: { status: 400, summary: "An input is empty or only white space: there is nothing to classify." },
   ERR_MODEL_CANNOT_GENERATE: { status: 400, summary: "The model classifies only; text generation needs a GGUF model." },
-  ERR_MODEL_CANNOT_CLASSIFY: { status: 400, summary: "The model is an embedding model: it answers /v1/embeddings, not classification." },
+  ERR_MODEL_CANNOT_CLASSIFY: { status: 400, summary: "The model does not classify (an embedding or text-generation model)." },
   ERR_MODEL_CANNOT_EMBED: { status: 400, summary: "The model does not produce embeddings: /v1/embeddings needs an embedding model." },
   ERR_UNAUTHORIZED: { status: 401, summary: "No valid API key: send `Authorization: Bearer <key>`." },
   ERR_FORBIDDEN: { status: 403, summary: "The API key's role may not use this endpoint." },

@@ -49,6 +49,8 @@ export const ModelManifest = z.unknown().transform((raw, ctx): Manifest => {
   if (m.task === "embeddings" && !m.embedding) issue(["embedding"], "an embeddings model needs an embedding block ({dimensions, pooling, normalize, output}); a sentence-transformers folder's modules.json supplies it");
   if (m.task === "embeddings" && m.labels.length > 0) issue(["labels"], "an embeddings model has no labels");
   if (m.task === "embeddings" && m.format !== "onnx") issue(["task"], `embeddings are served from ONNX models; a ${m.format} embedding model is not served yet`);
+  if (m.task === "text-generation" && m.format !== "gguf") issue(["task"], "text generation is served from GGUF models");
+  if (m.task === "text-generation" && m.labels.length > 0) issue(["labels"], "a text-generation model has no labels");
   if (m.limits.maxInputsPerRequest > m.batching.maxQueueSize) {
     issue(["limits", "maxInputsPerRequest"], `must not exceed batching.maxQueueSize (${m.batching.maxQueueSize}): a larger request could never be queued`);
   }

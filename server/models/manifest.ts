@@ -125,8 +125,11 @@ export const ManifestCommon = z
     version: z.string().min(1),
     /** The backend: `onnx`, `gguf` (the keys of the backend registry). */
     format: z.string().min(1),
-    /** `text-classification` (labels, calibrated confidence, escalation) or `embeddings` (vectors, /v1/embeddings). */
-    task: z.enum(["text-classification", "embeddings"]),
+    /**
+     * `text-classification` (labels, calibrated confidence, escalation), `embeddings` (vectors, /v1/embeddings), or
+     * `text-generation` (a GGUF model used only through the completion endpoints: no labels, no classify prompt).
+     */
+    task: z.enum(["text-classification", "embeddings", "text-generation"]),
     description: z.string().default(""),
     /** The classes, in the order of the model's output; required for text-classification, none for embeddings. */
     labels: z

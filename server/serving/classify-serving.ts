@@ -71,7 +71,8 @@ export class ClassifyServing {
     let manifest = routed.backend.manifest;
     caller.onModel?.(manifest.name);
     if (manifest.task !== "text-classification") {
-      throw new ServingError("ERR_MODEL_CANNOT_CLASSIFY", `model '${manifest.name}' is an embedding model: send its texts to /v1/embeddings`);
+      const instead = manifest.task === "embeddings" ? "an embedding model: send its texts to /v1/embeddings" : "a text-generation model: use /v1/chat/completions or /v1/completions";
+      throw new ServingError("ERR_MODEL_CANNOT_CLASSIFY", `model '${manifest.name}' is ${instead}`);
     }
     const texts = typeof input === "string" ? [input] : input;
     if (texts.length > manifest.limits.maxInputsPerRequest) {

@@ -92,6 +92,18 @@ describe("label scoring", () => {
       await sequence.clearHistory();
       const again = await labelLogProbabilities(sequence, prompt, labels);
       again.forEach((value, i) => expect(value).toBeCloseTo(scored[i]!, 6));
+
+      // Reuse: a prompt that begins as the sequence's does keeps those tokens in the KV cache, evaluates only the
+      // rest, and scores as a fresh evaluation does.
+      const other = [0, ...Array.from(model.tokenize("Email:\nLunch at noon tomorrow?\nLabel:"), Number)];
+      const before = sequence.tokenMeter.usedInputTokens;
+      const reused = await labelLogProbabilities(sequence, other, labels, true);
+      const reusedCost = sequence.tokenMeter.usedInputTokens - before;
+      await sequence.clearHistory();
+      const start = sequence.tokenMeter.usedInputTokens;
+      const fresh = await labelLogProbabilities(sequence, other, labels);
+      expect(reusedCost).toBeLessThan(sequence.tokenMeter.usedInputTokens - start);
+      reused.forEach((value, i) => expect(value).toBeCloseTo(fresh[i]!, 3));
     } finally {
       await context.dispose();
     }

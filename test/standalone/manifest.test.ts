@@ -70,7 +70,12 @@ describe("backends in the manifest", () => {
   it("validates each backend's own block with its schema, under its format's name", () => {
     const gguf = ModelManifest.parse({ ...minimal, format: "gguf", gguf: { sequences: 2 } });
     expect(gguf.artifacts.model).toBe("model.gguf");
-    expect(gguf.backend).toMatchObject({ sequences: 2, contextSize: 512, prompt: "prompts/classify.txt" });
+    expect(gguf.backend).toMatchObject({ sequences: 2, prompt: "prompts/classify.txt" });
+    // No context size unless set: the backend takes the model's own (its GGUF metadata), at most 4096.
+    expect(gguf.backend.contextSize).toBeUndefined();
+    const chatOnly = ModelManifest.parse({ name: "c", version: "1", format: "gguf", task: "text-generation" });
+    expect(chatOnly.labels).toEqual([]);
+    expect(ModelManifest.safeParse({ ...minimal, task: "text-generation", labels: [] }).error?.issues.map((i) => i.message)).toEqual(["text generation is served from GGUF models"]);
     expect(ModelManifest.parse(minimal).backend).toEqual({ outputName: "logits" });
     const bad = ModelManifest.safeParse({ ...minimal, format: "gguf", gguf: { sequences: 0, speed: 1 } });
     expect(bad.error!.issues.map((i) => i.path.join("."))).toEqual(expect.arrayContaining(["gguf.sequences", "gguf"]));

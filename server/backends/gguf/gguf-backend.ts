@@ -58,6 +58,15 @@ export interface GgufBackend extends ModelBackend {
   labelLogProbabilities(text: string): Promise<number[]>;
 }
 
+/** A context longer than this is asked for in gguf.contextSize: every sequence keeps a KV cache of that length. */
+const DEFAULT_MAX_CONTEXT = 4096;
+
+async function readClassifyPrompt(dir: string, file: string, model: string): Promise<string> {
+  return readFile(join(dir, file), "utf8").catch((error: NodeJS.ErrnoException) => {
+    throw new ServingError("ERR_MANIFEST_INVALID", `${model}: classification prompt ${file} cannot be read (${error.code ?? error.message}); a model used only to generate text sets "task": "text-generation"`);
+  });
+}
+
 /**
  * GGUF classifier on llama.cpp: one context with N sequences; the dynamic batcher (batches of one input, N at a
  * time) gives each input a free sequence, and sequences evaluated in the same tick share llama.cpp's decode batch.
@@ -89,37 +98,39 @@ export async function createGgufBackend(context: BackendContext): Promise<GgufBa
   const model = await loadModel(runtime, path, gpuLayers);
   let llamaContext: LlamaContext | undefined;
   try {
-    const template = await readFile(join(dir, settings.prompt), "utf8").catch((error: NodeJS.ErrnoException) => {
-      throw new ServingError("ERR_MANIFEST_INVALID", `${manifest.name}: prompt ${settings.prompt} cannot be read: ${error.code ?? error.message}`);
-    });
-    const prompt = parseClassifyPrompt(template, settings.prompt);
+    const contextSize = settings.contextSize ?? Math.min(model.trainContextSize, DEFAULT_MAX_CONTEXT);
+    const classifies = manifest.task === "text-classification";
     const tokenize = (text: string) => Array.from(model.tokenize(text), Number);
-    const bos = model.tokens.bos === null ? undefined : Number(model.tokens.bos);
+    // BOS as the GGUF's metadata says (tokenizer.ggml.add_bos_token), as llama.cpp's own completion does.
+    const bos = model.tokens.bos === null || !model.tokens.shouldPrependBosToken ? undefined : Number(model.tokens.bos);
+    const prompt = classifies ? parseClassifyPrompt(await readClassifyPrompt(dir, settings.prompt, manifest.name), settings.prompt) : undefined;
     const labelTokens = manifest.labels.map((label) => {
       const tokens = tokenize(settings.labelTexts?.[label] ?? ` ${label}`);
       if (tokens.length === 0) throw new ServingError("ERR_MANIFEST_INVALID", `${manifest.name}: label '${label}' has no tokens`);
       return tokens;
     });
-    const overhead = promptTokens(tokenize, bos, prompt, "", { maxInputTokens: 0, maxChars: 0 }).tokens.length;
-    const longestLabel = Math.max(...labelTokens.map((t) => t.length));
-    if (overhead + manifest.limits.maxTokens + longestLabel > settings.contextSize) {
-      throw new ServingError(
-        "ERR_MANIFEST_INVALID",
-        `${manifest.name}: limits.maxTokens ${manifest.limits.maxTokens} + ${overhead} prompt tokens + ${longestLabel} label tokens exceed gguf.contextSize ${settings.contextSize}`,
-      );
+    if (prompt) {
+      const overhead = promptTokens(tokenize, bos, prompt, "", { maxInputTokens: 0, maxChars: 0 }).tokens.length;
+      const longestLabel = Math.max(...labelTokens.map((t) => t.length));
+      if (overhead + manifest.limits.maxTokens + longestLabel > contextSize) {
+        throw new ServingError(
+          "ERR_MANIFEST_INVALID",
+          `${manifest.name}: limits.maxTokens ${manifest.limits.maxTokens} + ${overhead} prompt tokens + ${longestLabel} label tokens exceed the context of ${contextSize} tokens (gguf.contextSize, default the model's own up to ${DEFAULT_MAX_CONTEXT})`,
+        );
+      }
     }
-    llamaContext = await model.createContext({ contextSize: settings.contextSize, sequences: settings.sequences, threads });
+    llamaContext = await model.createContext({ contextSize, sequences: settings.sequences, threads });
     const free: LlamaContextSequence[] = Array.from({ length: settings.sequences }, () => llamaContext!.getSequence());
     serializeLogitReads(llamaContext);
 
     const classifyOne = async (text: string): Promise<{ output: ClassificationOutput; logProbs: number[] }> => {
+      if (!prompt) throw new ServingError("ERR_MODEL_CANNOT_CLASSIFY", `model '${manifest.name}' generates text: use /v1/chat/completions or /v1/completions`);
       const built = promptTokens(tokenize, bos, prompt, text, { maxInputTokens: manifest.limits.maxTokens, maxChars: manifest.limits.maxChars });
       const sequence = free.pop();
       if (!sequence) throw new ServingError("ERR_INTERNAL", `${manifest.name}: no free sequence although the batcher allows one`);
       metrics.sequencesBusy.observe({ model: manifest.name }, settings.sequences - free.length);
       try {
-        await sequence.clearHistory();
-        const logProbs = await labelLogProbabilities(sequence, built.tokens, labelTokens);
+        const logProbs = await labelLogProbabilities(sequence, built.tokens, labelTokens, settings.reusePrefix);
         if (logProbs.some(Number.isNaN)) throw new ServingError("ERR_INTERNAL", `${manifest.name}: the model produced NaN probabilities`);
         return { output: scoreLogits(logProbs, 0, manifest.labels, manifest.calibration.temperature, built.tokens.length, built.truncated), logProbs };
       } finally {
@@ -127,7 +138,7 @@ export async function createGgufBackend(context: BackendContext): Promise<GgufBa
       }
     };
 
-    const generator = createTextGenerator(runtime.llama, model, settings.contextSize);
+    const generator = createTextGenerator(runtime.llama, model, contextSize, settings.chatTemplate);
     const generateOne = async (job: GenerateJob): Promise<GenerationResult> => {
       const sequence = free.pop();
       if (!sequence) throw new ServingError("ERR_INTERNAL", `${manifest.name}: no free sequence although the batcher allows one`);
@@ -167,7 +178,8 @@ export async function createGgufBackend(context: BackendContext): Promise<GgufBa
         onQueueDepth: (depth) => metrics.queueDepth.set({ model: manifest.name }, depth),
       },
     );
-    await runBatch([{ kind: "classify", text: "warm-up input" }]);
+    if (classifies) await runBatch([{ kind: "classify", text: "warm-up input" }]);
+    else await runBatch([{ kind: "generate", request: { prompt: "Hello", maxTokens: 1 }, options: { deadline: performance.now() + 60_000 }, promptTokens: 2 }]);
 
     const placement: PlacementInfo = {
       provider: "llama.cpp",

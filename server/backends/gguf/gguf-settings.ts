@@ -7,8 +7,18 @@ export const GgufSettings = z
     prompt: z.string().min(1).default("prompts/classify.txt"),
     /** Text scored after the prompt for each label; default: a space and the label. Several tokens are fine. */
     labelTexts: z.record(z.string(), z.string().min(1)).optional(),
-    /** Tokens of context per sequence: prompt + input + label must fit. */
-    contextSize: z.number().int().min(32).max(131_072).default(512),
+    /**
+     * Tokens of context per sequence: prompt + input + label (or prompt + reply) must fit. Default: the length the
+     * model was trained for (its GGUF metadata), at most 4096, since each sequence keeps a KV cache of this size.
+     */
+    contextSize: z.number().int().min(32).max(131_072).optional(),
+    /**
+     * Keep what a sequence already evaluated when the next classification starts the same way (the prompt's fixed
+     * instructions): only the input and what follows it are evaluated. Off: every classification starts from empty.
+     */
+    reusePrefix: z.boolean().default(true),
+    /** A Jinja chat template for a model whose GGUF has none (or to replace it); chat messages are rendered with it. */
+    chatTemplate: z.string().min(1).optional(),
     /** Parallel sequences in the model's one context: requests evaluated together share llama.cpp decode batches. */
     sequences: z.number().int().min(1).max(256).default(4),
     /** CPU threads for llama.cpp; `auto` = half the cores. More threads than free cores makes llama.cpp far slower. */

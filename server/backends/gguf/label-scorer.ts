@@ -4,12 +4,24 @@ import type { LlamaContextSequence, Token } from "node-llama-cpp";
  * Log-probability of each label's token sequence after the prompt. The prompt is evaluated once; its next-token
  * distribution scores every label's first token; a label of several tokens is then fed on, token by token, and
  * erased again, so the sequence is back at the prompt for the next label.
+ *
+ * With `reuse`, the sequence is not cleared first: the tokens it already holds that begin this prompt (the fixed
+ * instructions before the input, usually) stay in its KV cache and only the rest is evaluated. The prompt's last
+ * token is always evaluated, since its next-token probabilities are the answer.
  */
-export async function labelLogProbabilities(sequence: LlamaContextSequence, prompt: number[], labels: number[][]): Promise<number[]> {
-  const last = prompt.length - 1;
+export async function labelLogProbabilities(sequence: LlamaContextSequence, prompt: number[], labels: number[][], reuse = false): Promise<number[]> {
+  let start = 0;
+  if (reuse) {
+    start = Math.min(sequence.compareContextTokens(prompt as Token[]).firstDifferentIndex, prompt.length - 1);
+    if (start < sequence.nextTokenIndex) await sequence.eraseContextTokenRanges([{ start, end: sequence.nextTokenIndex }]);
+  } else if (sequence.nextTokenIndex > 0) {
+    await sequence.clearHistory();
+  }
+  const fresh = prompt.slice(start);
+  const last = fresh.length - 1;
   const evaluated = await sequence.controlledEvaluate([
-    ...(prompt.slice(0, last) as Token[]),
-    [prompt[last] as Token, { generateNext: { probabilities: true } }],
+    ...(fresh.slice(0, last) as Token[]),
+    [fresh[last] as Token, { generateNext: { probabilities: true } }],
   ]);
   const first = evaluated[last]?.next.probabilities;
   if (!first) throw new Error("llama.cpp returned no probabilities for the prompt");

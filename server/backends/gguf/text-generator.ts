@@ -1,16 +1,14 @@
-import { LlamaCompletion, type Llama, type LlamaContextSequence, type LlamaGrammar, type LlamaModel } from "node-llama-cpp";
+import { LlamaCompletion, type Llama, type LlamaContextSequence, type LlamaGrammar, type LlamaModel, type Token } from "node-llama-cpp";
 import { ServingError } from "../../errors/registry.js";
 import type { GenerationOptions, GenerationRequest, GenerationResult } from "../generation.js";
+import { chatPrompter, genericChatPrompt } from "./chat-prompt.js";
 
-const ROLE = { system: "System", user: "User", assistant: "Assistant" } as const;
-
-/** Chat messages as one prompt, for models without a chat template of their own; the reply follows "Assistant:". */
-export function chatPrompt(messages: NonNullable<GenerationRequest["messages"]>): string {
-  return messages.map((m) => `${ROLE[m.role]}: ${m.content}\n`).join("") + "Assistant:";
-}
-
-/** Generation on one sequence of a GGUF model's context, with grammars for JSON-schema output kept per schema. */
-export function createTextGenerator(llama: Llama, model: LlamaModel, contextSize: number) {
+/**
+ * Generation on one sequence of a GGUF model's context, with grammars for JSON-schema output kept per schema. Chat
+ * messages go through the model's chat template when it has one (`chatTemplate`: a template for one that has not).
+ */
+export function createTextGenerator(llama: Llama, model: LlamaModel, contextSize: number, chatTemplate?: string) {
+  const templated = chatPrompter(model, chatTemplate);
   const grammars = new Map<string, Promise<LlamaGrammar>>();
   const grammarFor = (schema: Record<string, unknown>) => {
     const key = JSON.stringify(schema);
@@ -30,12 +28,21 @@ export function createTextGenerator(llama: Llama, model: LlamaModel, contextSize
   const grammarOf = (request: GenerationRequest) =>
     request.jsonSchema ? grammarFor(request.jsonSchema) : request.jsonObject ? (jsonGrammar ??= llama.getGrammarFor("json")) : undefined;
 
-  const promptOf = (request: GenerationRequest) => request.prompt ?? chatPrompt(request.messages ?? []);
+  /** The prompt as llama.cpp will read it, and what ends a chat reply. */
+  const promptOf = (request: GenerationRequest): { input: string | Token[]; stop: string[] } => {
+    if (request.prompt !== undefined || !request.messages) return { input: request.prompt ?? "", stop: [] };
+    if (templated) {
+      const chat = templated(request.messages);
+      return { input: chat.tokens, stop: chat.stop };
+    }
+    return { input: genericChatPrompt(request.messages), stop: ["\nUser:", "\nSystem:"] };
+  };
+  const countTokens = (input: string | Token[]) => (typeof input === "string" ? model.tokenize(input).length : input.length);
 
   return {
     /** Refuses, before queueing, a request that cannot fit the context; returns its prompt's token count. */
     check(request: GenerationRequest): number {
-      const promptTokens = model.tokenize(promptOf(request)).length + 1;
+      const promptTokens = countTokens(promptOf(request).input) + 1;
       if (promptTokens + request.maxTokens > contextSize) {
         throw new ServingError(
           "ERR_INVALID_REQUEST",
@@ -52,11 +59,11 @@ export function createTextGenerator(llama: Llama, model: LlamaModel, contextSize
       const penalised = request.presencePenalty !== undefined || request.frequencyPenalty !== undefined;
       const remaining = Math.max(1, Math.ceil(options.deadline - performance.now()));
       const signal = AbortSignal.any([AbortSignal.timeout(remaining), ...(options.signal ? [options.signal] : [])]);
-      const stop = [...(request.stop ?? []), ...(request.messages ? ["\nUser:", "\nSystem:"] : [])];
+      const stop = [...(request.stop ?? []), ...prompt.stop];
       const completion = new LlamaCompletion({ contextSequence: sequence });
       let completionTokens = 0;
       try {
-        const result = await completion.generateCompletionWithMeta(prompt, {
+        const result = await completion.generateCompletionWithMeta(prompt.input, {
           maxTokens: request.maxTokens,
           temperature: request.temperature ?? 1,
           ...(request.topP !== undefined ? { topP: request.topP } : {}),
