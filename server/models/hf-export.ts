@@ -1,6 +1,6 @@
 import { readFile, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { modelTokenLimit } from "../backends/onnx/position-limit.js";
+import { modelTokenLimit, readJsonObject } from "../backends/onnx/position-limit.js";
 import { InputLimits } from "./manifest.js";
 
 const DEFAULT_MAX_TOKENS = InputLimits.parse({}).maxTokens;
@@ -15,15 +15,6 @@ export interface Inferred {
 }
 
 const exists = (path: string) => stat(path).then((s) => s.isFile(), () => false);
-
-async function readJson(path: string): Promise<Record<string, unknown> | undefined> {
-  try {
-    const value: unknown = JSON.parse(await readFile(path, "utf8"));
-    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** The ONNX graph of an export: `model.onnx` at the top (optimum's ORTModel layout), or `onnx/model.onnx`. */
 export async function exportGraph(dir: string): Promise<string | undefined> {
@@ -76,7 +67,7 @@ async function sentenceTransformer(dir: string, config: Record<string, unknown>)
   const pooling = modules.find((m) => typeOf(m).endsWith(".Pooling"));
   if (!pooling) return "modules.json has no Pooling module: give a model.json with an embedding block";
   const poolingDir = String((pooling as { path?: unknown }).path ?? "");
-  const settings = (await readJson(join(dir, poolingDir, "config.json"))) ?? {};
+  const settings = (await readJsonObject(join(dir, poolingDir, "config.json"))) ?? {};
   const mode = settings.pooling_mode_cls_token === true ? "cls" : settings.pooling_mode_mean_tokens === true ? "mean" : undefined;
   if (!mode) return `${join(poolingDir, "config.json")}: only mean and CLS pooling are served (pooling_mode_mean_tokens or pooling_mode_cls_token)`;
   const dimensions = settings.word_embedding_dimension ?? config.hidden_size;
@@ -92,7 +83,7 @@ async function sentenceTransformer(dir: string, config: Record<string, unknown>)
  */
 export async function inferFromExport(dir: string): Promise<Inferred> {
   const inferred: Inferred = { fields: {}, sources: {}, notes: [] };
-  const config = await readJson(join(dir, "config.json"));
+  const config = await readJsonObject(join(dir, "config.json"));
   if (!config) return inferred;
   const set = (key: string, value: unknown, source: string) => {
     inferred.fields[key] = value;

@@ -284,7 +284,7 @@ export class ModelRegistry {
       this.workers.set(name, resolveWorkers(manifest, onnxModels, cores));
       let loaded;
       try {
-        loaded = await this.loader.load({ name, version: entry.manifest.version, current: undefined, gate: options.gate, trigger: "load", onRejected: this.rejectedBy(name, options.by) });
+        loaded = await this.loader.load({ name, version: entry.manifest.version, current: undefined, gate: options.gate, trigger: "load", scan, onRejected: this.rejectedBy(name, options.by) });
       } catch (error) {
         this.workers.delete(name);
         throw error;

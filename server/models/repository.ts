@@ -19,14 +19,12 @@ export interface RepositoryScan {
   flat: string[];
 }
 
-const hasManifest = isModelFolder;
-
 /** Version folders (`<name>/<version>/model.json`) of a model folder, in name order. */
 async function versionFolders(dir: string): Promise<string[]> {
   const subfolders = await readdir(dir, { withFileTypes: true }).catch(() => []);
   const versions: string[] = [];
   for (const sub of subfolders.filter((d) => d.isDirectory() || d.isSymbolicLink()).map((d) => d.name).sort()) {
-    if (await hasManifest(join(dir, sub))) versions.push(sub);
+    if (await isModelFolder(join(dir, sub))) versions.push(sub);
   }
   return versions;
 }
@@ -38,7 +36,7 @@ async function versionFolders(dir: string): Promise<string[]> {
  */
 export async function scanModelFolder(root: string, name: string): Promise<RepositoryScan> {
   const dir = join(root, name);
-  const flat = await hasManifest(dir);
+  const flat = await isModelFolder(dir);
   const versions = await versionFolders(dir);
   if (flat && versions.length > 0) {
     const error = new ServingError(
@@ -80,7 +78,7 @@ export function pickVersion(entries: ModelEntry[], pinned: string | undefined): 
   return [...entries].sort((a, b) => compareVersions(a.manifest.version, b.manifest.version)).at(-1);
 }
 
-/** Every model version in the repository: folders with a model.json, one level down for versioned models. */
+/** Every model version in the repository: each model folder's versions (see scanModelFolder), bad ones apart. */
 export async function scanRepository(repository: string): Promise<RepositoryScan> {
   const root = resolve(repository);
   let names: string[];
@@ -117,7 +115,7 @@ export async function findModelVersion(repository: string, ref: string): Promise
  */
 export async function locateModelVersion(path: string): Promise<ModelEntry & { repository: string }> {
   const dir = resolve(path);
-  if (!(await hasManifest(dir))) return { ...(await findModelVersion(dirname(dir), basename(dir))), repository: dirname(dir) };
+  if (!(await isModelFolder(dir))) return { ...(await findModelVersion(dirname(dir), basename(dir))), repository: dirname(dir) };
   const manifest = await readManifest(dir);
   const versioned = basename(dir) === manifest.version && basename(dirname(dir)) === manifest.name;
   return { dir, manifest, repository: versioned ? dirname(dirname(dir)) : dirname(dir) };

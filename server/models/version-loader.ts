@@ -30,6 +30,8 @@ export interface LoadRequest {
   gate: boolean | undefined;
   /** What asked, for the metric. */
   trigger: "admin" | "watch" | "canary" | "start" | "load";
+  /** A scan of the repository the caller has just made, so it is not read twice. */
+  scan?: RepositoryScan;
   /** Told when the gate refuses the version (not when it could not run), so the refusal can be recorded. */
   onRejected?: (version: string, failures: string) => Promise<void>;
 }
@@ -58,7 +60,7 @@ export class VersionLoader {
     if (request.gate === true && !gateSettings) {
       throw new ServingError("ERR_INVALID_REQUEST", `model '${name}' has no gate: set models.overrides.${name}.gate.golden in the configuration, or leave 'gate' out`);
     }
-    const scan = await scanRepository(this.config.models.repository);
+    const scan = request.scan ?? (await scanRepository(this.config.models.repository));
     const versions = groupByName(scan.models).get(name) ?? [];
     const entry = pickVersion(versions, request.version ?? this.config.models.overrides[name]?.version);
     if (!entry) {

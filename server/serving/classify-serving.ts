@@ -8,6 +8,7 @@ import { classifyRouted } from "../models/canary.js";
 import type { ModelRegistry } from "../models/model-registry.js";
 import { deadlineOf, type Caller, type DeadlineSettings } from "./caller.js";
 import type { ClassificationResult, ClassifyRequest, ClassifyResponse } from "./classify-protocol.js";
+import { requestTexts } from "./input-checks.js";
 
 export interface ClassifyServingDeps {
   registry: ModelRegistry;
@@ -74,15 +75,7 @@ export class ClassifyServing {
       const instead = manifest.task === "embeddings" ? "an embedding model: send its texts to /v1/embeddings" : "a text-generation model: use /v1/chat/completions or /v1/completions";
       throw new ServingError("ERR_MODEL_CANNOT_CLASSIFY", `model '${manifest.name}' is ${instead}`);
     }
-    const texts = typeof input === "string" ? [input] : input;
-    if (texts.length > manifest.limits.maxInputsPerRequest) {
-      throw new ServingError("ERR_TOO_MANY_INPUTS", `${texts.length} inputs in one request; model '${name}' accepts at most ${manifest.limits.maxInputsPerRequest}: split the list`);
-    }
-    const blank = texts.findIndex((text) => text.trim().length === 0);
-    if (blank >= 0) {
-      // A blank text would still be classified (with confidence), escalated and billed: refuse it instead.
-      throw new ServingError("ERR_EMPTY_INPUT", `input ${blank} is empty or only white space: send text to classify, or leave it out`);
-    }
+    const texts = requestTexts(input, manifest, "classify");
     const deadline = deadlineOf(caller, deadline_ms, this.deps.deadlines);
     const { tenant, signal } = caller;
     // A forced route asks for a particular server, and a canary is measured on its own answers: the cache serves neither.

@@ -3,6 +3,7 @@ import { ServingError } from "../errors/registry.js";
 import type { ModelRegistry } from "../models/model-registry.js";
 import { deadlineOf, type Caller, type DeadlineSettings } from "./caller.js";
 import type { EmbeddingRequest, EmbeddingResponse } from "./embedding-protocol.js";
+import { requestTexts } from "./input-checks.js";
 
 export interface EmbeddingServingDeps {
   registry: ModelRegistry;
@@ -29,12 +30,7 @@ export class EmbeddingServing {
     if (typeof input !== "string" && input.some((item) => typeof item !== "string")) {
       throw new ServingError("ERR_INVALID_REQUEST", "input: token ids are not accepted (the server tokenizes with the model's own tokenizer); send the text");
     }
-    const texts = typeof input === "string" ? [input] : (input as string[]);
-    if (texts.length > manifest.limits.maxInputsPerRequest) {
-      throw new ServingError("ERR_TOO_MANY_INPUTS", `${texts.length} inputs in one request; model '${manifest.name}' accepts at most ${manifest.limits.maxInputsPerRequest}: split the list`);
-    }
-    const blank = texts.findIndex((text) => text.trim().length === 0);
-    if (blank >= 0) throw new ServingError("ERR_EMPTY_INPUT", `input ${blank} is empty or only white space: send text to embed, or leave it out`);
+    const texts = requestTexts(input as string | string[], manifest, "embed");
     const own = manifest.embedding.dimensions;
     const wanted = request.dimensions ?? own;
     if (wanted > own || (wanted < own && !manifest.embedding.truncatable)) {

@@ -99,7 +99,7 @@ export async function createOnnxBackend(context: BackendContext): Promise<ModelB
   // One queue per model, of the kind its task answers: the same batching, back-pressure and deadlines for both.
   const classifier = embeds ? undefined : new DynamicBatcher<string, ClassificationOutput>(settings, classifyBatch, observer, weight);
   const embedder = embeds ? new DynamicBatcher<string, EmbeddingOutput>(settings, embedBatch, observer, weight) : undefined;
-  const batcher = { drain: () => Promise.all([classifier?.drain(), embedder?.drain()]).then(() => undefined) };
+  const queue: { drain(): Promise<void> } = classifier ?? embedder!;
   const runBatch = (texts: string[]) => (embeds ? embedBatch(texts) : classifyBatch(texts));
 
   // Warm-up: every worker loads at start; one describe task each reports where it runs (or why it failed),
@@ -136,9 +136,9 @@ export async function createOnnxBackend(context: BackendContext): Promise<ModelB
       return classifier.submit(texts, options);
     },
     ...(embedder ? { embed: (texts: string[], options: SubmitOptions) => embedder.submit(texts, options) } : {}),
-    drain: () => batcher.drain(),
+    drain: () => queue.drain(),
     dispose: async () => {
-      await batcher.drain();
+      await queue.drain();
       await pool.destroy();
     },
     workerThreads: () => pool.threads,

@@ -6,9 +6,11 @@ const NO_LIMIT = 1_000_000;
 /** RoBERTa-family models number positions from padding_idx + 1: two of max_position_embeddings are not usable. */
 const POSITION_OFFSET: Record<string, number> = { roberta: 2, "xlm-roberta": 2, camembert: 2, longformer: 2 };
 
-async function readJson(path: string): Promise<Record<string, unknown> | undefined> {
+/** A JSON file holding an object (an export's config.json and the like), or undefined when it is missing or not one. */
+export async function readJsonObject(path: string): Promise<Record<string, unknown> | undefined> {
   try {
-    return JSON.parse(await readFile(path, "utf8")) as Record<string, unknown>;
+    const value: unknown = JSON.parse(await readFile(path, "utf8"));
+    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
   }
@@ -21,10 +23,10 @@ async function readJson(path: string): Promise<Record<string, unknown> | undefin
  */
 export async function modelTokenLimit(modelDir: string, tokenizerDir: string): Promise<number | undefined> {
   const limits: number[] = [];
-  const tokenizerConfig = await readJson(join(tokenizerDir, "tokenizer_config.json"));
+  const tokenizerConfig = await readJsonObject(join(tokenizerDir, "tokenizer_config.json"));
   const maxLength = tokenizerConfig?.model_max_length;
   if (typeof maxLength === "number" && maxLength >= 2 && maxLength < NO_LIMIT) limits.push(Math.floor(maxLength));
-  const config = (await readJson(join(modelDir, "config.json"))) ?? (await readJson(join(tokenizerDir, "config.json")));
+  const config = (await readJsonObject(join(modelDir, "config.json"))) ?? (await readJsonObject(join(tokenizerDir, "config.json")));
   const positions = config?.max_position_embeddings;
   if (typeof positions === "number" && positions >= 2 && positions < NO_LIMIT) {
     limits.push(Math.floor(positions) - (POSITION_OFFSET[String(config?.model_type)] ?? 0));
