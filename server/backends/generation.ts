@@ -17,6 +17,17 @@ export interface GenerationRequest {
   /** OpenAI's penalties, -2…2: lower a token's logit once it has appeared (presence) and per time it has (frequency). */
   presencePenalty?: number;
   frequencyPenalty?: number;
+  /** Score the answer: each token's log-probability, with this many likeliest alternatives (0: none). */
+  logprobs?: number;
+}
+
+/** One answer token's log-probability under the model, and the likeliest alternatives at that step. */
+export interface TokenLogprob {
+  token: string;
+  /** UTF-8 bytes of `token` (a token holding part of a character shows as U+FFFD). */
+  bytes: number[];
+  logprob: number;
+  top: Array<{ token: string; bytes: number[]; logprob: number }>;
 }
 
 export interface GenerationResult {
@@ -24,6 +35,8 @@ export interface GenerationResult {
   finishReason: "stop" | "length" | "cancelled";
   promptTokens: number;
   completionTokens: number;
+  /** With `logprobs` asked for: the answer's tokens, scored. */
+  logprobs?: TokenLogprob[];
 }
 
 export interface GenerationOptions {

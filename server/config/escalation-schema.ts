@@ -55,7 +55,7 @@ export const EscalationSettings = z
      * When it runs out the caller gets the specialist's answer, flagged `degraded` (`timeout`).
      */
     deadlineMs: z.number().int().min(50).max(600_000).default(3_000),
-    /** The same for a generation whose JSON failed its schema: the frontier writes the whole answer, which takes longer. */
+    /** The same for a generation (JSON that failed its schema, or a low-confidence answer): the frontier writes the whole answer, which takes longer. */
     outputDeadlineMs: z.number().int().min(50).max(600_000).default(30_000),
     /** Time a background shadow call (a model's `escalation.shadowRate`) may take, retries included. */
     shadowDeadlineMs: z.number().int().min(100).max(600_000).default(30_000),

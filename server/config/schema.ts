@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { BACKENDS } from "../backends/registry.js";
-import { BatchingSettings, Device, EscalationPolicy, InputLimits, Replicas } from "../models/manifest.js";
+import { BatchingSettings, Device, EscalationPolicy, GenerationConfidence, InputLimits, Replicas } from "../models/manifest.js";
 import { overridable } from "./overridable.js";
 import { AuthSettings, CacheSettings, EscalationSettings, LedgerSettings } from "./escalation-schema.js";
 import { BatchSettings } from "./batch-schema.js";
@@ -37,6 +37,8 @@ const OverrideFields = {
   /** Copies of the model across devices (e.g. cuda:0, cuda:1, cpu); replaces `device` when set. */
   replicas: Replicas.optional(),
   threshold: z.number().min(0).max(1).optional(),
+  /** A generating model's answer confidence: its threshold, temperature or score, over model.json's. */
+  generation: overridable(GenerationConfidence).optional(),
   escalation: overridable(EscalationPolicy).optional(),
   gate: ReloadGateSettings.optional(),
   canary: CanarySettings.optional(),

@@ -220,7 +220,7 @@ export class EscalationService {
     const inputTokens =
       countTokens(request.system) +
       request.messages.reduce((sum, m) => sum + countTokens(m.content) + MESSAGE_OVERHEAD_TOKENS, 0) +
-      countTokens(JSON.stringify(request.answerSchema)) +
+      (request.answerSchema ? countTokens(JSON.stringify(request.answerSchema)) : 0) +
       MESSAGE_OVERHEAD_TOKENS;
     const budgetEnd = started + job.budgetMs;
     const plan: CallPlan<T> = {

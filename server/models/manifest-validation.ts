@@ -46,9 +46,9 @@ export const ModelManifest = z.unknown().transform((raw, ctx): Manifest => {
 
   const m = parsed.data;
   if (m.task === "text-classification" && m.labels.length < 2) issue(["labels"], "a text-classification model needs at least 2 labels, in the order of its output");
-  if (m.task === "embeddings" && !m.embedding) issue(["embedding"], "an embeddings model needs an embedding block ({dimensions, pooling, normalize, output}); a sentence-transformers folder's modules.json supplies it");
+  // A GGUF says its vector length and pooling itself; an ONNX graph's output needs the block.
+  if (m.task === "embeddings" && !m.embedding && m.format === "onnx") issue(["embedding"], "an ONNX embeddings model needs an embedding block ({dimensions, pooling, normalize, output}); a sentence-transformers folder's modules.json supplies it");
   if (m.task === "embeddings" && m.labels.length > 0) issue(["labels"], "an embeddings model has no labels");
-  if (m.task === "embeddings" && m.format !== "onnx") issue(["task"], `embeddings are served from ONNX models; a ${m.format} embedding model is not served yet`);
   if (m.task === "text-generation" && m.format !== "gguf") issue(["task"], "text generation is served from GGUF models");
   if (m.task === "text-generation" && m.labels.length > 0) issue(["labels"], "a text-generation model has no labels");
   if (m.limits.maxInputsPerRequest > m.batching.maxQueueSize) {

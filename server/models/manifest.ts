@@ -97,6 +97,24 @@ export const EmbeddingSettings = z
   })
   .strict();
 
+/**
+ * How a generating model's answers get a confidence, so they escalate like classifications: the answer's token
+ * log-probabilities become one score, temperature-scaled by the classification code (`specialist
+ * calibrate-generation` fits it and the threshold on a labelled set).
+ */
+export const GenerationConfidence = z
+  .object({
+    /**
+     * `mean` token log-probability, the least likely token (`min`), or `label`: for JSON answers, the tokens of the
+     * values the schema's enums allow (the chosen label's probability); `mean` when the answer has none.
+     */
+    score: z.enum(["mean", "min", "label"]).default("mean"),
+    temperature: z.number().positive().default(1),
+    /** Calibrated confidence below which a non-streamed answer is escalated (escalation.onLowConfidence); unset: reported only. */
+    threshold: z.number().min(0).max(1).optional(),
+  })
+  .strict();
+
 /** How the semantic cache's threshold was chosen: written by calibration, read by serving. */
 export const SemanticCacheCalibration = z
   .object({
@@ -156,6 +174,8 @@ export const ManifestCommon = z
     /** Calibrated confidence below which an answer is not trusted (see `escalation`). */
     threshold: z.number().min(0).max(1).default(0.5),
     escalation: EscalationPolicy.default(EscalationPolicy.parse({})),
+    /** A generating model's answer confidence (GGUF); none: answers carry no confidence unless logprobs are asked for. */
+    generation: GenerationConfidence.optional(),
     /** The semantic cache's similarity threshold, chosen on labelled pairs (`specialist calibrate-cache`); none: off. */
     semanticCache: SemanticCacheCalibration.optional(),
     cost: CostSettings.default({}),

@@ -136,6 +136,7 @@ export function applyOverride(manifest: ModelManifest, override: ModelOverride |
     ...(override.device !== undefined ? { device: override.device, replicas: undefined } : {}),
     ...(override.replicas !== undefined ? { replicas: override.replicas } : {}),
     ...(override.threshold !== undefined ? { threshold: override.threshold } : {}),
+    ...(override.generation !== undefined ? { generation: { ...manifest.generation, ...override.generation } } : {}),
     batching: { ...manifest.batching, ...override.batching },
     limits: { ...manifest.limits, ...override.limits },
     escalation: { ...manifest.escalation, ...override.escalation },

@@ -37,9 +37,20 @@ const Sampling = {
     .optional(),
 };
 
+/** Most alternatives a request may ask for at each token. */
+export const MAX_TOP_LOGPROBS = 20;
+
 export const CompletionBody = z
   .object({
     ...Sampling,
+    logprobs: z
+      .number()
+      .int()
+      .min(0)
+      .max(5)
+      .nullable()
+      .optional()
+      .describe("Each answer token's log-probability and this many likeliest alternatives (0–5; not with stream)."),
     prompt: z.union([z.string(), z.array(z.string()).min(1).max(MAX_PROMPTS)]).describe(`A prompt, or up to ${MAX_PROMPTS}: each gets n choices, indexed prompt × n + choice.`),
   })
   .strict();
@@ -47,6 +58,8 @@ export const CompletionBody = z
 export const ChatCompletionBody = z
   .object({
     ...Sampling,
+    logprobs: z.boolean().nullable().optional().describe("Each answer token's log-probability under the model (not with stream)."),
+    top_logprobs: z.number().int().min(0).max(MAX_TOP_LOGPROBS).nullable().optional().describe("With logprobs: this many likeliest alternatives per token."),
     messages: z
       .array(
         z
@@ -66,21 +79,41 @@ export const ChatCompletionBody = z
 
 const Usage = z.object({ prompt_tokens: z.number(), completion_tokens: z.number(), total_tokens: z.number() });
 const FinishReason = z.enum(["stop", "length"]);
-/** Not OpenAI's: who answered, and the escalation when the specialist's JSON failed its schema. */
+/** Not OpenAI's: who answered, and the escalation when the specialist's JSON failed its schema or its confidence was low. */
 const Provenance = {
   served_by: z.enum(["specialist", "frontier"]),
   version: z.string().describe("The model version that answered (a streamed answer has it in the x-model-version header)."),
   escalation: z
-    .object({ reason: z.literal("output_invalid"), provider: z.string(), frontier_model: z.string(), cost_usd: z.number(), latency_ms: z.number() })
+    .object({
+      reason: z.enum(["output_invalid", "low_confidence"]),
+      provider: z.string().optional(),
+      frontier_model: z.string().optional(),
+      cost_usd: z.number(),
+      latency_ms: z.number(),
+      degraded: z.boolean().describe("True when a low-confidence answer should have come from the frontier but is the specialist's."),
+      degraded_reason: z.string().optional(),
+    })
     .optional(),
 };
+
+/** Not OpenAI's: the calibrated confidence of a choice, when the model scores its answers (see `generation` in model.json). */
+const ChoiceConfidence = { confidence: z.number().optional() };
+
+const TopLogprob = z.object({ token: z.string(), logprob: z.number(), bytes: z.array(z.number()) });
+const ChatLogprobs = z.object({ content: z.array(TopLogprob.extend({ top_logprobs: z.array(TopLogprob) })), refusal: z.null() });
+const TextLogprobs = z.object({
+  tokens: z.array(z.string()),
+  token_logprobs: z.array(z.number()),
+  top_logprobs: z.array(z.record(z.string(), z.number())).nullable(),
+  text_offset: z.array(z.number()),
+});
 
 export const CompletionResponse = z.object({
   id: z.string(),
   object: z.literal("text_completion"),
   created: z.number(),
   model: z.string(),
-  choices: z.array(z.object({ index: z.number(), text: z.string(), finish_reason: FinishReason, logprobs: z.null() })),
+  choices: z.array(z.object({ index: z.number(), text: z.string(), finish_reason: FinishReason, logprobs: TextLogprobs.nullable(), ...ChoiceConfidence })),
   usage: Usage,
   ...Provenance,
 });
@@ -90,7 +123,15 @@ export const ChatCompletionResponse = z.object({
   object: z.literal("chat.completion"),
   created: z.number(),
   model: z.string(),
-  choices: z.array(z.object({ index: z.number(), message: z.object({ role: z.literal("assistant"), content: z.string() }), finish_reason: FinishReason })),
+  choices: z.array(
+    z.object({
+      index: z.number(),
+      message: z.object({ role: z.literal("assistant"), content: z.string() }),
+      finish_reason: FinishReason,
+      logprobs: ChatLogprobs.nullable().optional(),
+      ...ChoiceConfidence,
+    }),
+  ),
   usage: Usage,
   ...Provenance,
 });

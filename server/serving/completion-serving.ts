@@ -1,8 +1,10 @@
+import { answerConfidence, answerLogScore } from "../backends/answer-confidence.js";
 import type { ModelBackend } from "../backends/backend.js";
-import type { GenerationRequest, GenerationResult } from "../backends/generation.js";
+import type { GenerationRequest, GenerationResult, TokenLogprob } from "../backends/generation.js";
 import { ServingError } from "../errors/registry.js";
+import { decide } from "../escalation/confidence-policy.js";
+import type { DegradedGeneration, FrontierGeneration, GenerationEscalation } from "../escalation/generation-escalation.js";
 import { checkSchema, invalidOutput } from "../escalation/json-output.js";
-import type { FrontierGeneration, InvalidOutput } from "../escalation/output-escalation.js";
 import type { ModelRegistry } from "../models/model-registry.js";
 import { deadlineOf, type Caller, type DeadlineSettings } from "./caller.js";
 import type { ChatCompletionBody, ChatCompletionResponse, CompletionBody, CompletionResponse } from "./completion-protocol.js";
@@ -13,15 +15,23 @@ export type Completion<Chat extends boolean> = Chat extends true ? typeof ChatCo
 
 export interface CompletionServingDeps {
   registry: ModelRegistry;
-  /** Asks the frontier for the same request when the specialist's JSON failed its schema (or throws the 422). */
-  escalateOutput(input: InvalidOutput): Promise<FrontierGeneration>;
+  /** Asks the frontier for the same request (JSON that failed its schema: or throws the 422; low confidence: or degrades). */
+  escalate(input: GenerationEscalation): Promise<FrontierGeneration | DegradedGeneration>;
   deadlines: DeadlineSettings;
 }
 
+/** Alternatives per token the caller asked for (0: the chosen tokens only), or undefined for no logprobs. */
+function askedLogprobs(body: CompletionRequest): number | undefined {
+  if ("prompt" in body) return body.logprobs ?? undefined;
+  if (body.top_logprobs != null && body.logprobs !== true) throw new ServingError("ERR_INVALID_REQUEST", "top_logprobs needs logprobs: true");
+  return body.logprobs === true ? (body.top_logprobs ?? 0) : undefined;
+}
+
 /** The generations a request asks for: one per prompt (a chat is one), each to be made `n` times. */
-function generationRequests(body: CompletionRequest): GenerationRequest[] {
+function generationRequests(body: CompletionRequest, logprobs: number | undefined): GenerationRequest[] {
   const format = body.response_format;
   const base: GenerationRequest = {
+    ...(logprobs !== undefined ? { logprobs } : {}),
     maxTokens: body.max_completion_tokens ?? body.max_tokens ?? 256,
     ...(body.temperature !== undefined ? { temperature: body.temperature } : {}),
     ...(body.top_p !== undefined ? { topP: body.top_p } : {}),
@@ -48,10 +58,39 @@ const schemaOf = (request: GenerationRequest) => request.jsonSchema ?? (request.
 
 const finish = (result: GenerationResult): "stop" | "length" => (result.finishReason === "length" ? "length" : "stop");
 
-/** One choice as made: the specialist's generation, or the frontier's answer when the specialist's JSON failed. */
+/** One choice as made: the specialist's generation, or the frontier's answer when the specialist's was not kept. */
 interface Made {
   result: GenerationResult;
   frontier?: FrontierGeneration;
+  /** Why the frontier was asked. */
+  cause?: "output_invalid" | "low_confidence";
+  /** A low-confidence answer the frontier did not replace. */
+  degraded?: DegradedGeneration;
+  /** The specialist's calibrated confidence in its answer (when the model scores answers). */
+  confidence?: number;
+}
+
+const round = (x: number) => Math.round(x * 1e6) / 1e6;
+
+/** OpenAI's chat `logprobs`: each token with its alternatives. */
+function chatLogprobs(tokens: readonly TokenLogprob[]) {
+  return { content: tokens.map((t) => ({ token: t.token, logprob: t.logprob, bytes: t.bytes, top_logprobs: t.top })), refusal: null };
+}
+
+/** OpenAI's legacy completions `logprobs`: parallel lists, alternatives as token → logprob, offsets into the text. */
+function textLogprobs(tokens: readonly TokenLogprob[], top: number) {
+  let offset = 0;
+  const offsets = tokens.map((t) => {
+    const at = offset;
+    offset += t.token.length;
+    return at;
+  });
+  return {
+    tokens: tokens.map((t) => t.token),
+    token_logprobs: tokens.map((t) => t.logprob),
+    top_logprobs: top > 0 ? tokens.map((t) => Object.fromEntries(t.top.map((a) => [a.token, a.logprob]))) : null,
+    text_offset: offsets,
+  };
 }
 
 /** One request's generations, resolved and checked: the model exists, generates, and the schema compiles. */
@@ -63,6 +102,8 @@ export class Generation<Chat extends boolean> {
   private readonly requests: GenerationRequest[];
   private readonly n: number;
   private readonly deadline: number;
+  /** What the caller asked of logprobs (undefined: none shown). */
+  private readonly logprobs: number | undefined;
 
   constructor(
     private readonly deps: CompletionServingDeps,
@@ -71,7 +112,11 @@ export class Generation<Chat extends boolean> {
     private readonly chat: Chat,
     private readonly caller: Caller,
   ) {
-    this.requests = generationRequests(body);
+    this.logprobs = askedLogprobs(body);
+    if (body.stream && this.logprobs !== undefined) throw new ServingError("ERR_INVALID_REQUEST", "logprobs cannot be streamed: ask without stream, or without logprobs");
+    // A model that scores its answers needs every answer's token log-probabilities (streams are not scored).
+    const scores = backend.manifest.generation !== undefined && !body.stream;
+    this.requests = generationRequests(body, this.logprobs ?? (scores ? 0 : undefined));
     this.n = body.n ?? 1;
     const schema = this.requests[0]!.jsonSchema;
     if (schema) checkSchema(schema);
@@ -99,33 +144,80 @@ export class Generation<Chat extends boolean> {
     return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
   }
 
+  /** The specialist's calibrated confidence in its answer, when the model scores answers. */
+  private confidenceOf(request: GenerationRequest, result: GenerationResult): number | undefined {
+    const settings = this.backend.manifest.generation;
+    if (!settings || !result.logprobs) return undefined;
+    const score = answerLogScore(result.text, result.logprobs, settings.score, schemaOf(request));
+    return score === undefined ? undefined : round(answerConfidence(score, settings.temperature));
+  }
+
   private async makeOne(request: GenerationRequest): Promise<Made> {
     const { signal, tenant, requestId } = this.caller;
     const result = await this.backend.generate(request, { deadline: this.deadline, signal, ...(this.caller.priority ? { priority: this.caller.priority } : {}) });
     const schema = schemaOf(request);
-    const invalid = schema && invalidOutput(result.text, schema);
-    if (!invalid) return { result };
     const format = this.body.response_format;
-    const strict = format?.type === "json_schema" && format.json_schema.strict === true;
-    const frontier = await this.deps.escalateOutput({ backend: this.backend, request: { ...request, jsonSchema: schema }, strict, tenant, requestId, deadline: this.deadline, signal, invalid });
-    return { result: { ...result, text: frontier.text, finishReason: "stop" }, frontier };
+    const common = { backend: this.backend, request, ...(schema ? { schema } : {}), strict: format?.type === "json_schema" && format.json_schema.strict === true, tenant, requestId, deadline: this.deadline, signal };
+    const invalid = schema && invalidOutput(result.text, schema);
+    if (invalid) {
+      const frontier = (await this.deps.escalate({ ...common, cause: { reason: "output_invalid", invalid } })) as FrontierGeneration;
+      return { result: { ...result, text: frontier.text, finishReason: "stop" }, frontier, cause: "output_invalid" };
+    }
+    const confidence = this.confidenceOf(request, result);
+    const { manifest } = this.backend;
+    const threshold = manifest.generation?.threshold;
+    if (confidence === undefined || threshold === undefined || !decide(confidence, threshold, manifest.escalation, "cascade").escalate) return { result, ...(confidence !== undefined ? { confidence } : {}) };
+    const outcome = await this.deps.escalate({ ...common, cause: { reason: "low_confidence", confidence } });
+    if (outcome.kind === "degraded") return { result, confidence, cause: "low_confidence", degraded: outcome };
+    return { result: { ...result, text: outcome.text, finishReason: "stop" }, frontier: outcome, confidence, cause: "low_confidence" };
   }
 
-  /** The whole answer; JSON that fails its schema is asked of the frontier, per the model's policy. */
+  /** Who answered, and the first escalation of the request's choices (answered, or degraded). */
+  private provenance(made: Made[]) {
+    const escalated = made.find((m) => m.frontier) ?? made.find((m) => m.degraded);
+    if (!escalated) return { served_by: "specialist" as const, version: this.version };
+    const { frontier, degraded } = escalated;
+    const reason = escalated.cause ?? "low_confidence";
+    return {
+      served_by: frontier ? ("frontier" as const) : ("specialist" as const),
+      version: this.version,
+      escalation: frontier
+        ? { reason, provider: frontier.provider, frontier_model: frontier.frontierModel, cost_usd: frontier.costUsd, latency_ms: frontier.latencyMs, degraded: false }
+        : { reason, cost_usd: degraded!.costUsd, latency_ms: degraded!.latencyMs, degraded: true, degraded_reason: degraded!.reason },
+    };
+  }
+
+  /** The logprobs a choice shows: asked for, and the specialist's own answer (a frontier answer has none). */
+  private shownLogprobs(made: Made): TokenLogprob[] | undefined {
+    return !made.frontier && this.logprobs !== undefined ? made.result.logprobs : undefined;
+  }
+
+  private chatLogprobsOf(made: Made) {
+    const shown = this.shownLogprobs(made);
+    return shown ? chatLogprobs(shown) : null;
+  }
+
+  private textLogprobsOf(made: Made) {
+    const shown = this.shownLogprobs(made);
+    return shown ? textLogprobs(shown, this.logprobs!) : null;
+  }
+
+  /** The specialist's confidence, on a choice that is its own answer. */
+  private confidenceField(made: Made) {
+    return !made.frontier && made.confidence !== undefined ? { confidence: made.confidence } : {};
+  }
+
+  /** The whole answer; JSON that fails its schema, or an answer under the model's confidence threshold, is asked of the frontier per the model's policy. */
   async complete(): Promise<Completion<Chat>> {
     const made = await Promise.all(this.jobs().map((request) => this.makeOne(request)));
-    const escalated = made.find((m) => m.frontier)?.frontier;
-    const provenance = escalated
-      ? {
-          served_by: "frontier" as const,
-          version: this.version,
-          escalation: { reason: "output_invalid" as const, provider: escalated.provider, frontier_model: escalated.frontierModel, cost_usd: escalated.costUsd, latency_ms: escalated.latencyMs },
-        }
-      : { served_by: "specialist" as const, version: this.version };
-    const common = { id: this.id, created: this.created, model: this.model, usage: this.usage(made), ...provenance };
+    const common = { id: this.id, created: this.created, model: this.model, usage: this.usage(made), ...this.provenance(made) };
     const completion: Completion<true> | Completion<false> = this.chat
-      ? { ...common, object: "chat.completion", choices: made.map(({ result }, index) => ({ index, message: { role: "assistant" as const, content: result.text }, finish_reason: finish(result) })) }
-      : { ...common, object: "text_completion", choices: made.map(({ result }, index) => ({ index, text: result.text, finish_reason: finish(result), logprobs: null })) };
+      ? {
+          ...common,
+          object: "chat.completion",
+          choices: made.map((m, index) => ({ index, message: { role: "assistant" as const, content: m.result.text }, finish_reason: finish(m.result), logprobs: this.chatLogprobsOf(m), ...this.confidenceField(m) })),
+        }
+      : { ...common, object: "text_completion", choices: made.map((m, index) => ({ index, text: m.result.text, finish_reason: finish(m.result), logprobs: this.textLogprobsOf(m), ...this.confidenceField(m) })) };
     return completion as Completion<Chat>;
   }
 

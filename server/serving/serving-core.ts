@@ -7,7 +7,7 @@ import { createEscalation } from "../escalation/create-escalation.js";
 import type { EscalationService } from "../escalation/escalation-service.js";
 import type { EscalationLog } from "../escalation/escalation-types.js";
 import { FrontierPromptCache } from "../escalation/frontier-prompt.js";
-import { escalateInvalidOutput } from "../escalation/output-escalation.js";
+import { escalateGeneration } from "../escalation/generation-escalation.js";
 import { ShadowSampler } from "../escalation/shadow-sampler.js";
 import type { LedgerStore } from "../ledger/ledger-store.js";
 import { EscalationMetrics } from "../metrics/escalation-metrics.js";
@@ -89,7 +89,7 @@ export async function createServingCore(config: Readonly<ServerConfig>, metrics:
       completions: new CompletionServing({
         registry,
         deadlines,
-        escalateOutput: (input) => escalateInvalidOutput(escalation, config.escalation.outputDeadlineMs, input),
+        escalate: (input) => escalateGeneration(escalation, config.escalation.outputDeadlineMs, input),
       }),
       close: async () => {
         await escalation.close();

@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LlamaCompletion, type LlamaModel } from "node-llama-cpp";
+import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { llamaRuntime } from "../../server/backends/gguf/llama-runtime.js";
 import type { GgufBackend } from "../../server/backends/gguf/gguf-backend.js";
@@ -25,6 +26,7 @@ const CONTEXT = 256;
 let dir: string;
 let server: RunningServer;
 let model: LlamaModel;
+let embedder: LlamaModel;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "gguf-metadata-"));
@@ -40,20 +42,26 @@ beforeAll(async () => {
   for (const [name, manifest] of [
     ["chat", { task: "text-generation" }],
     ["nobos-classifier", { task: "text-classification", labels: ["ham", "spam"], limits: { maxTokens: 64 } }],
+    ["embedder", { task: "embeddings", limits: { maxTokens: 48 } }],
   ] as const) {
     const folder = join(dir, "models", name, "1");
     await mkdir(join(folder, "prompts"), { recursive: true });
-    await writeGguf(join(folder, "model.gguf"), metadata, tensors);
+    // An embedding model as llama.cpp's converter marks one: mean pooling in the metadata.
+    const own = name === "embedder" ? { ...metadata, "llama.pooling_type": { type: "u32" as const, value: 1 } } : metadata;
+    await writeGguf(join(folder, "model.gguf"), own, tensors);
     await writeFile(join(folder, "model.json"), JSON.stringify({ format: "gguf", ...manifest, gguf: { threads: 1, sequences: 2 } }));
     if (manifest.task === "text-classification") await writeFile(join(folder, "prompts", "classify.txt"), "Email:\n{{input}}\nLabel:");
   }
   server = await startTestServer({ models: { repository: join(dir, "models"), serve: "all" } });
-  model = await (await llamaRuntime("cpu", 1)).llama.loadModel({ modelPath: join(dir, "models", "chat", "1", "model.gguf") });
+  const llama = (await llamaRuntime("cpu", 1)).llama;
+  model = await llama.loadModel({ modelPath: join(dir, "models", "chat", "1", "model.gguf") });
+  embedder = await llama.loadModel({ modelPath: join(dir, "models", "embedder", "1", "model.gguf") });
 }, 120_000);
 
 afterAll(async () => {
   await server?.close();
   await model?.dispose();
+  await embedder?.dispose();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -75,8 +83,8 @@ describe("a GGUF served as its metadata says", () => {
     expect(answer.status).toBe(200);
     const rendered = "<|system|>\nYou sort email.<|end|>\n<|user|>\nWin money now<|end|>\n<|assistant|>\n";
     const tokens = model.tokenize(rendered);
-    // The server counts one more for a BOS it might add; with the generic prompt the count would differ.
-    expect(answer.json.usage.prompt_tokens).toBe(tokens.length + 1);
+    // No BOS in front (add_bos_token false); with the generic prompt the count would differ.
+    expect(answer.json.usage.prompt_tokens).toBe(tokens.length);
     const context = await model.createContext({ contextSize: CONTEXT, sequences: 1, threads: 1 });
     try {
       const completion = new LlamaCompletion({ contextSequence: context.getSequence() });
@@ -107,5 +115,30 @@ describe("a GGUF served as its metadata says", () => {
     } finally {
       await context.dispose();
     }
+  });
+
+  it("serves a GGUF embedding model on /v1/embeddings with the vectors llama.cpp pools, normalised", async () => {
+    const entry = (await (await fetch(`${server.url}/v1/models/embedder`)).json()) as Record<string, unknown>;
+    expect(entry).toMatchObject({ status: "ready", task: "embeddings" });
+    const client = new OpenAI({ apiKey: "unused", baseURL: `${server.url}/v1`, maxRetries: 0 });
+    const texts = ["Win money now", "Minutes of the build meeting", "word ".repeat(200)];
+    const served = await client.embeddings.create({ model: "embedder", input: texts });
+    expect(served.data.map((d) => d.embedding.length)).toEqual([32, 32, 32]);
+    const context = await embedder.createEmbeddingContext({ contextSize: CONTEXT, threads: 1 });
+    try {
+      for (const [i, text] of texts.entries()) {
+        // The long input is cut to limits.maxTokens, as the server says.
+        const tokens = embedder.tokenize(text).slice(0, 48);
+        const direct = Float32Array.from((await context.getEmbeddingFor(tokens)).vector);
+        const norm = Math.hypot(...direct);
+        served.data[i]!.embedding.forEach((v, d) => expect(v).toBeCloseTo(direct[d]! / norm, 4));
+      }
+    } finally {
+      await context.dispose();
+    }
+    const raw = await postJson(server, "/v1/embeddings", { model: "embedder", input: texts });
+    expect(raw.json.data.map((d: { truncated: boolean }) => d.truncated)).toEqual([false, false, true]);
+    const classify = await postJson(server, "/v1/classify", { model: "embedder", input: "x" });
+    expect([classify.status, classify.json.error.code]).toEqual([400, "ERR_MODEL_CANNOT_CLASSIFY"]);
   });
 });

@@ -183,8 +183,62 @@ describe("OpenAI-compatible generation", () => {
     expect(parts.usage!.prompt_tokens).toBe(plain.usage!.prompt_tokens);
   });
 
+  it("gives each answer token's log-probability and the likeliest alternatives (chat logprobs)", async () => {
+    const r = await client.chat.completions.create({
+      model: MODEL,
+      messages: [{ role: "user", content: "Email:\nWin a FREE prize now!\nLabel:" }],
+      max_tokens: 6,
+      temperature: 0,
+      logprobs: true,
+      top_logprobs: 3,
+    });
+    const content = r.choices[0]!.logprobs!.content!;
+    expect(content.length).toBe(r.usage!.completion_tokens);
+    expect(content.map((t) => t.token).join("")).toBe(r.choices[0]!.message.content);
+    for (const t of content) {
+      expect(t.logprob).toBeLessThanOrEqual(0);
+      expect(t.top_logprobs).toHaveLength(3);
+      expect(t.top_logprobs.map((a) => a.logprob)).toEqual([...t.top_logprobs.map((a) => a.logprob)].sort((a, b) => b - a));
+      // Greedy: every chosen token is the likeliest one, so the scores line up with the tokens generated.
+      expect(t.top_logprobs[0]!.token).toBe(t.token);
+      expect(t.top_logprobs[0]!.logprob).toBeCloseTo(t.logprob, 6);
+      expect(Buffer.from(t.bytes!).toString("utf8")).toBe(t.token);
+    }
+    const plain = await client.chat.completions.create({ model: MODEL, messages: [{ role: "user", content: "Email:\nWin a FREE prize now!\nLabel:" }], max_tokens: 6, temperature: 0 });
+    expect(plain.choices[0]!.logprobs ?? null).toBeNull();
+    expect(plain.choices[0]!.message.content).toBe(r.choices[0]!.message.content);
+  });
+
+  it("gives legacy completions logprobs as parallel lists, and refuses logprobs with stream or top_logprobs alone", async () => {
+    const r = await client.completions.create({ model: MODEL, prompt: "Email:\nHello there\nLabel:", max_tokens: 4, temperature: 0, logprobs: 2 });
+    const lp = r.choices[0]!.logprobs!;
+    expect(lp.tokens!.join("")).toBe(r.choices[0]!.text);
+    expect(lp.token_logprobs).toHaveLength(lp.tokens!.length);
+    expect(lp.top_logprobs!.every((alternatives) => Object.keys(alternatives).length <= 2)).toBe(true);
+    expect(lp.text_offset![0]).toBe(0);
+    const streamed = await postJson(server, "/v1/completions", { model: MODEL, prompt: "x", logprobs: 1, stream: true });
+    expect(streamed.status).toBe(400);
+    expect(streamed.json.error.message).toContain("logprobs");
+    const alone = await postJson(server, "/v1/chat/completions", { model: MODEL, messages: [{ role: "user", content: "hi" }], top_logprobs: 2 });
+    expect(alone.status).toBe(400);
+    expect(alone.json.error.message).toContain("top_logprobs");
+  });
+
+  it("reads the whole of a prompt that nearly fills the context (regression: llama.cpp's completion cut its start)", async () => {
+    // node-llama-cpp keeps a tenth of the context free by default and silently drops the start of a longer prompt.
+    const probe = await postJson(server, "/v1/completions", { model: MODEL, prompt: "word ".repeat(2000), max_tokens: 8 });
+    const perRepeat = Number(/the prompt \((\d+) tokens\)/.exec(probe.json.error.message)![1]) / 2000;
+    const prompt = "word ".repeat(Math.floor(480 / perRepeat));
+    const r = await client.completions.create({ model: MODEL, prompt, max_tokens: 8, temperature: 0, logprobs: 0 });
+    expect(r.usage!.prompt_tokens).toBeGreaterThan(470);
+    expect(r.usage!.prompt_tokens + 8).toBeLessThanOrEqual(512);
+    // Scoring the answer checks that the sequence holds the whole prompt before it.
+    expect(r.choices[0]!.logprobs!.tokens!.join("")).toBe(r.choices[0]!.text);
+  });
+
   it("names a parameter it does not take in the 400", async () => {
     const r = await postJson(server, "/v1/chat/completions", { model: MODEL, messages: [{ role: "user", content: "hi" }], logit_bias: { "1": 5 } });
+    // (logprobs and top_logprobs are taken: see above)
     expect(r.status).toBe(400);
     expect(r.json.error.code).toBe("ERR_INVALID_REQUEST");
     expect(r.json.error.message).toContain("logit_bias");

@@ -183,3 +183,78 @@ describe("other providers and policies", () => {
     }
   });
 });
+
+describe("escalation of low-confidence generations", () => {
+  const LABEL = { type: "object", properties: { label: { type: "string", enum: ["ham", "spam"] } }, required: ["label"], additionalProperties: false };
+  const ask = { model: MODEL, messages: [{ role: "user", content: "Email:\nWin a FREE prize now!\nLabel:" }], max_tokens: 6, temperature: 0 };
+  let scored: RunningServer;
+  let reporting: RunningServer;
+
+  beforeAll(async () => {
+    // No greedy answer of the tiny model is that certain: every one is below the threshold.
+    scored = await startTestServer(config({ model: { generation: { score: "mean", threshold: 0.999999 } } }));
+    reporting = await startTestServer(config({ model: { generation: { score: "label", temperature: 2 } } }));
+  });
+
+  afterAll(async () => {
+    await scored?.close();
+    await reporting?.close();
+  });
+
+  it("asks the frontier for a text answer, and records the specialist's confidence in the ledger", async () => {
+    frontier.next({ kind: "raw", text: "spam, surely" });
+    const r = await postJson(scored, "/v1/chat/completions", ask, auth(KEYS.alice));
+    expect(r.status).toBe(200);
+    expect(r.json.served_by).toBe("frontier");
+    expect(r.json.choices[0].message.content).toBe("spam, surely");
+    expect(r.json.choices[0].confidence).toBeUndefined(); // the answer shown is not the specialist's
+    expect(r.json.escalation).toMatchObject({ reason: "low_confidence", provider: "fake", degraded: false });
+    // A text request goes to the frontier as text: no response format.
+    expect(frontier.seen[0]!.body.response_format).toBeUndefined();
+    const rows = await fetch(`${scored.url}/v1/escalations?limit=1`, auth(KEYS.alice)).then((x) => x.json() as Promise<any>);
+    expect(rows.records[0]).toMatchObject({ reason: "low_confidence", outcome: "answered", model: MODEL, frontier_label: "spam, surely" });
+    expect(rows.records[0].specialist_confidence).toBeGreaterThan(0);
+    expect(rows.records[0].specialist_confidence).toBeLessThan(0.999999);
+  });
+
+  it("keeps the specialist's answer, flagged, when the frontier cannot answer", async () => {
+    await postJson(scored, "/admin/escalation", { enabled: false }, auth(KEYS.admin));
+    try {
+      const r = await postJson(scored, "/v1/chat/completions", ask, auth(KEYS.alice));
+      expect(r.status).toBe(200);
+      expect(r.json.served_by).toBe("specialist");
+      expect(r.json.escalation).toMatchObject({ reason: "low_confidence", degraded: true, degraded_reason: "escalation_disabled" });
+      expect(r.json.choices[0].confidence).toBeLessThan(0.999999);
+      expect(frontier.seen).toHaveLength(0);
+    } finally {
+      await postJson(scored, "/admin/escalation", { enabled: true }, auth(KEYS.admin));
+    }
+  });
+
+  it("does not escalate a streamed answer, which is already on its way", async () => {
+    const r = await fetch(`${scored.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json", ...auth(KEYS.alice).headers }, body: JSON.stringify({ ...ask, stream: true }) });
+    expect(r.status).toBe(200);
+    expect(await r.text()).toContain("[DONE]");
+    expect(frontier.seen).toHaveLength(0);
+  });
+
+  it("scores a JSON label by its value's tokens, temperature-scaled, without a threshold: reported, never escalated", async () => {
+    const r = await postJson(reporting, "/v1/chat/completions", { ...ask, max_tokens: 16, logprobs: true, response_format: { type: "json_schema", json_schema: { name: "l", schema: LABEL } } }, auth(KEYS.alice));
+    expect(r.status).toBe(200);
+    expect(r.json.served_by).toBe("specialist");
+    const choice = r.json.choices[0];
+    const label = JSON.parse(choice.message.content).label as string;
+    // The tokens that spell the label (inside its quotes), as the logprobs show them.
+    let offset = 0;
+    const start = choice.message.content.indexOf(`"${label}"`) + 1;
+    let logProb = 0;
+    for (const t of choice.logprobs.content as Array<{ token: string; logprob: number }>) {
+      if (offset < start + label.length && offset + t.token.length > start) logProb += t.logprob;
+      offset += t.token.length;
+    }
+    const p = Math.exp(logProb);
+    const expected = p ** 0.5 / (p ** 0.5 + (1 - p) ** 0.5); // temperature 2
+    expect(choice.confidence).toBeCloseTo(expected, 5);
+    expect(frontier.seen).toHaveLength(0);
+  });
+});

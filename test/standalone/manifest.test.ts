@@ -32,7 +32,9 @@ describe("model manifest", () => {
     expect(messages({ ...minimal, labels: ["only"] })).toEqual(["labels: a text-classification model needs at least 2 labels, in the order of its output"]);
     const embedder = { name: "e", version: "1", format: "onnx", task: "embeddings", embedding: { dimensions: 384 } };
     expect(ModelManifest.parse(embedder).embedding).toEqual({ output: "last_hidden_state", pooling: "mean", normalize: true, dimensions: 384, truncatable: false });
-    expect(messages({ ...embedder, embedding: undefined })).toEqual([expect.stringMatching(/^embedding: an embeddings model needs an embedding block/)]);
+    expect(messages({ ...embedder, embedding: undefined })).toEqual([expect.stringMatching(/^embedding: an ONNX embeddings model needs an embedding block/)]);
+    // A GGUF says its vector length and pooling in its metadata.
+    expect(messages({ ...embedder, format: "gguf", embedding: undefined })).toEqual([]);
     expect(messages({ ...embedder, labels: ["a", "b"] })).toEqual(["labels: an embeddings model has no labels"]);
   });
 

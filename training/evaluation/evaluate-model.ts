@@ -2,6 +2,7 @@ import { performance } from "node:perf_hooks";
 import { readManifest } from "../../server/models/manifest-validation.js";
 import { type ModelManifest } from "../../server/models/manifest.js";
 import { backendKind } from "../../server/backends/registry.js";
+import type { ModelBackend } from "../../server/backends/backend.js";
 import { ServingMetrics } from "../../server/metrics/serving-metrics.js";
 import { ServingError } from "../../server/errors/registry.js";
 import { belowThreshold } from "../../server/escalation/confidence-policy.js";
@@ -36,6 +37,14 @@ export async function evaluateModelFolder(dir: string, examples: LabelledExample
   };
 }
 
+/** A model folder loaded by its serving backend, as the server would load it (one worker unless told). */
+export async function openModelFolder(dir: string, options: { workers?: number } = {}): Promise<ModelBackend> {
+  const manifest = await readManifest(dir);
+  const factory = backendKind(manifest.format)?.create;
+  if (!factory) throw new ServingError("ERR_MODEL_LOAD_FAILED", `no backend for format '${manifest.format}'`);
+  return factory({ dir, manifest, metrics: new ServingMetrics({ defaultMetrics: false }), workers: options.workers ?? 1, log: () => {} });
+}
+
 /** The model's prediction for each example, in order, from the serving backend. */
 export async function predictWithModelFolder(
   dir: string,
@@ -43,16 +52,8 @@ export async function predictWithModelFolder(
   options: { workers?: number } = {},
 ): Promise<{ manifest: ModelManifest; predictions: Prediction[]; seconds: number }> {
   const manifest = await readManifest(dir);
-  const factory = backendKind(manifest.format)?.create;
-  if (!factory) throw new ServingError("ERR_MODEL_LOAD_FAILED", `no backend for format '${manifest.format}'`);
   checkLabels(examples, manifest.labels);
-  const backend = await factory({
-    dir,
-    manifest,
-    metrics: new ServingMetrics({ defaultMetrics: false }),
-    workers: options.workers ?? 1,
-    log: () => {},
-  });
+  const backend = await openModelFolder(dir, options);
   // Timed from a loaded backend: the figure is the model's speed on the data, not its start-up.
   const started = performance.now();
   try {

@@ -14,6 +14,7 @@ import { llamaRuntime, type LlamaRuntime } from "./llama-runtime.js";
 import { serializeLogitReads } from "./serial-logit-reads.js";
 import { validateGgufInChild } from "./validate-gguf.js";
 import { createTextGenerator } from "./text-generator.js";
+import { createGgufEmbedder } from "./gguf-embedder.js";
 import type { GenerationOptions, GenerationRequest, GenerationResult } from "../generation.js";
 
 /** Fails with a message that names the cause before llama.cpp sees the file (it only says "Failed to load model"). */
@@ -97,8 +98,32 @@ export async function createGgufBackend(context: BackendContext): Promise<GgufBa
   }
   const model = await loadModel(runtime, path, gpuLayers);
   let llamaContext: LlamaContext | undefined;
+  const placement: PlacementInfo = {
+    provider: "llama.cpp",
+    device: runtime.gpu === false || gpuLayers === 0 ? "cpu" : String(runtime.gpu),
+    workers: settings.sequences,
+    threadsPerWorker: threads,
+  };
   try {
     const contextSize = settings.contextSize ?? Math.min(model.trainContextSize, DEFAULT_MAX_CONTEXT);
+    if (manifest.task === "embeddings") {
+      const embedder = await createGgufEmbedder(model, manifest, { contextSize, sequences: settings.sequences, threads, metrics });
+      await embedder.embed(["warm-up input"], { deadline: performance.now() + 60_000 });
+      const refuse = () => Promise.reject(new ServingError("ERR_MODEL_CANNOT_CLASSIFY", `model '${manifest.name}' is an embedding model: use /v1/embeddings`));
+      return {
+        manifest: embedder.manifest,
+        dir,
+        placement,
+        classify: refuse,
+        labelLogProbabilities: refuse,
+        embed: embedder.embed,
+        drain: embedder.drain,
+        dispose: async () => {
+          await embedder.dispose();
+          await model.dispose();
+        },
+      };
+    }
     const classifies = manifest.task === "text-classification";
     const tokenize = (text: string) => Array.from(model.tokenize(text), Number);
     // BOS as the GGUF's metadata says (tokenizer.ggml.add_bos_token), as llama.cpp's own completion does.
@@ -181,12 +206,6 @@ export async function createGgufBackend(context: BackendContext): Promise<GgufBa
     if (classifies) await runBatch([{ kind: "classify", text: "warm-up input" }]);
     else await runBatch([{ kind: "generate", request: { prompt: "Hello", maxTokens: 1 }, options: { deadline: performance.now() + 60_000 }, promptTokens: 2 }]);
 
-    const placement: PlacementInfo = {
-      provider: "llama.cpp",
-      device: runtime.gpu === false || gpuLayers === 0 ? "cpu" : String(runtime.gpu),
-      workers: settings.sequences,
-      threadsPerWorker: threads,
-    };
     const ctx = llamaContext;
     return {
       manifest,

@@ -1,7 +1,16 @@
-import { LlamaCompletion, type Llama, type LlamaContextSequence, type LlamaGrammar, type LlamaModel, type Token } from "node-llama-cpp";
+import { LlamaCompletion, LlamaVocabularyType, type Llama, type LlamaContextSequence, type LlamaGrammar, type LlamaModel, type Token } from "node-llama-cpp";
 import { ServingError } from "../../errors/registry.js";
 import type { GenerationOptions, GenerationRequest, GenerationResult } from "../generation.js";
+import { scoreAnswer } from "./answer-scorer.js";
 import { chatPrompter, genericChatPrompt } from "./chat-prompt.js";
+
+/** Whether llama.cpp's completion puts a BOS token before the prompt (node-llama-cpp's rule, by vocabulary type). */
+function prependsBos(model: LlamaModel): boolean {
+  if (model.tokens.bos === null) return false;
+  if (model.vocabularyType === LlamaVocabularyType.wpm) return true;
+  if (model.vocabularyType === LlamaVocabularyType.rwkv || model.vocabularyType === LlamaVocabularyType.ugm) return false;
+  return model.tokens.shouldPrependBosToken;
+}
 
 /**
  * Generation on one sequence of a GGUF model's context, with grammars for JSON-schema output kept per schema. Chat
@@ -37,12 +46,14 @@ export function createTextGenerator(llama: Llama, model: LlamaModel, contextSize
     }
     return { input: genericChatPrompt(request.messages), stop: ["\nUser:", "\nSystem:"] };
   };
-  const countTokens = (input: string | Token[]) => (typeof input === "string" ? model.tokenize(input).length : input.length);
+  const bos = prependsBos(model);
+  /** The prompt's tokens as llama.cpp's completion reads a string, without the BOS it adds itself. */
+  const tokensOf = (input: string | Token[]) => (typeof input === "string" ? model.tokenize(input, false, bos ? "trimLeadingSpace" : undefined) : input);
 
   return {
     /** Refuses, before queueing, a request that cannot fit the context; returns its prompt's token count. */
     check(request: GenerationRequest): number {
-      const promptTokens = countTokens(promptOf(request).input) + 1;
+      const promptTokens = tokensOf(promptOf(request).input).length + (bos ? 1 : 0);
       if (promptTokens + request.maxTokens > contextSize) {
         throw new ServingError(
           "ERR_INVALID_REQUEST",
@@ -58,12 +69,14 @@ export function createTextGenerator(llama: Llama, model: LlamaModel, contextSize
       const grammar = await grammarOf(request);
       const penalised = request.presencePenalty !== undefined || request.frequencyPenalty !== undefined;
       const remaining = Math.max(1, Math.ceil(options.deadline - performance.now()));
-      const signal = AbortSignal.any([AbortSignal.timeout(remaining), ...(options.signal ? [options.signal] : [])]);
+      // An offline run (calibration, evaluation) has no deadline.
+      const signal = AbortSignal.any([...(Number.isFinite(remaining) ? [AbortSignal.timeout(remaining)] : []), ...(options.signal ? [options.signal] : [])]);
       const stop = [...(request.stop ?? []), ...prompt.stop];
       const completion = new LlamaCompletion({ contextSequence: sequence });
-      let completionTokens = 0;
+      const input = tokensOf(prompt.input);
+      const answer: Token[] = [];
       try {
-        const result = await completion.generateCompletionWithMeta(prompt.input, {
+        const result = await completion.generateCompletionWithMeta(input, {
           maxTokens: request.maxTokens,
           temperature: request.temperature ?? 1,
           ...(request.topP !== undefined ? { topP: request.topP } : {}),
@@ -74,17 +87,24 @@ export function createTextGenerator(llama: Llama, model: LlamaModel, contextSize
           ...(penalised
             ? { repeatPenalty: { penalty: 1, lastTokens: request.maxTokens, presencePenalty: request.presencePenalty ?? 0, frequencyPenalty: request.frequencyPenalty ?? 0 } }
             : {}),
+          // check() made room for the whole answer: llama.cpp's completion would otherwise keep a tenth of the
+          // context free for shifting, cutting the start of a prompt longer than the rest without a word.
+          contextShiftSize: 1,
+          disableContextShift: true,
           signal,
           stopOnAbortSignal: true,
-          onToken: (tokens) => (completionTokens += tokens.length),
+          onToken: (tokens) => answer.push(...tokens),
           ...(options.onText ? { onTextChunk: options.onText } : {}),
         });
         const reason = result.metadata.stopReason;
+        const finishReason = reason === "maxTokens" ? "length" : reason === "abort" ? "cancelled" : "stop";
+        const scored = request.logprobs !== undefined && finishReason !== "cancelled";
         return {
           text: result.response,
-          finishReason: reason === "maxTokens" ? "length" : reason === "abort" ? "cancelled" : "stop",
+          finishReason,
           promptTokens,
-          completionTokens,
+          completionTokens: answer.length,
+          ...(scored ? { logprobs: await scoreAnswer(model, sequence, bos ? [model.tokens.bos!, ...input] : input, answer, request.logprobs!) } : {}),
         };
       } finally {
         completion.dispose({ disposeSequence: false });

@@ -10,15 +10,15 @@ export interface FrontierRequest {
   /** Instructions; empty when the conversation has none. */
   system: string;
   messages: FrontierMessage[];
-  /** JSON schema the answer must follow (OpenAI response_format / Anthropic forced tool input). */
-  answerSchema: Record<string, unknown>;
+  /** JSON schema the answer must follow (OpenAI response_format / Anthropic forced tool input); none: a text answer. */
+  answerSchema?: Record<string, unknown>;
   /** OpenAI strict structured outputs, which need every property required and no additional ones. */
   strict: boolean;
   maxOutputTokens: number;
 }
 
 export interface FrontierReply {
-  /** The structured answer, parsed from JSON but not yet validated. */
+  /** The structured answer, parsed from JSON but not yet validated; the text itself when no schema was asked for. */
   answer: unknown;
   /** The token counts the provider reported (OpenAI-compatible servers may report some, or none). */
   usage?: ReportedUsage;

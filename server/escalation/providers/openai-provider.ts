@@ -13,13 +13,13 @@ const Completion = z.object({
     .min(1),
 });
 
-/** The Chat Completions body of a frontier request: a JSON-schema response format. */
+/** The Chat Completions body of a frontier request: a JSON-schema response format, or none for a text answer. */
 export function chatCompletionBody(settings: ProviderSettings, request: FrontierRequest) {
   return {
     model: settings.model,
     messages: [...(request.system ? [{ role: "system" as const, content: request.system }] : []), ...request.messages],
     [settings.maxTokensField]: request.maxOutputTokens,
-    response_format: { type: "json_schema" as const, json_schema: { name: "answer", strict: request.strict, schema: request.answerSchema } },
+    ...(request.answerSchema ? { response_format: { type: "json_schema" as const, json_schema: { name: "answer", strict: request.strict, schema: request.answerSchema } } } : {}),
   };
 }
 
@@ -38,6 +38,10 @@ export function readCompletion(name: string, completion: unknown, request: Front
     const hint = `raise escalation.providers.${name}.maxOutputTokens (${request.maxOutputTokens})`;
     // No visible text to count: without usage it is charged at the worst case, which includes every output token.
     throw new FrontierError("invalid_answer", `${name}: no answer within the output token limit (finish_reason length); ${hint}`, { usage });
+  }
+  if (!request.answerSchema) {
+    if (content === "") throw new FrontierError("invalid_answer", `${name}: the answer is empty (finish_reason ${choice.finish_reason ?? "none"})`, { usage });
+    return { answer: content, usage, outputText: content };
   }
   try {
     return { answer: JSON.parse(content), usage, outputText: content };
