@@ -6,12 +6,15 @@ import type { GenerationOptions, GenerationRequest, GenerationResult } from "./g
 
 /** One input's answer, the same shape whichever backend served it. */
 export interface ClassificationOutput {
+  /** The likeliest label (for a multi-label model, the one with the highest probability of its own). */
   label: string;
+  /** Multi-label models: every label at 0.5 or above (possibly none). */
+  labels?: string[];
   /** Uncalibrated probability of `label` (what the raw model says). */
   score: number;
   /** Calibrated probability per label. */
   scores: Record<string, number>;
-  /** Calibrated probability of `label`: the number thresholds and escalation use. */
+  /** Calibrated probability of `label` (multi-label: of the whole set of labels): the number thresholds and escalation use. */
   confidence: number;
   tokens: number;
   truncated: boolean;

@@ -14,6 +14,9 @@ export function checkLabels(examples: readonly LabelledExample[], labels: readon
  * inputs, at most `chunksInFlight` of them queued at once (1 beside live traffic, all of them for an offline run).
  */
 export async function predictWithBackend(backend: ModelBackend, examples: readonly LabelledExample[], options: { deadline: number; chunksInFlight: number }): Promise<Prediction[]> {
+  if (backend.manifest.multiLabel) {
+    throw new ServingError("ERR_DATA_INVALID", `model '${backend.manifest.name}' is multi-label: its evaluation (one gold label per example) is not supported yet`);
+  }
   const chunk = backend.manifest.limits.maxInputsPerRequest;
   const predictions: Prediction[] = new Array(examples.length);
   let next = 0;

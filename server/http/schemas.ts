@@ -24,6 +24,7 @@ export const ModelDescription = z.object({
   version: z.string().optional(),
   format: z.string().optional(),
   task: z.string().optional(),
+  multi_label: z.boolean().optional().describe("True for a multi-label classifier: results carry `labels`, every label at 0.5 or above."),
   labels: z.array(z.string()).optional(),
   dimensions: z.number().optional().describe("An embedding model's vector length."),
   threshold: z.number().optional(),

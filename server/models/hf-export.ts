@@ -102,13 +102,16 @@ export async function inferFromExport(dir: string): Promise<Inferred> {
       set("task", "embeddings", "modules.json (sentence-transformers)");
       set("embedding", embedder, "modules.json, the Pooling module's config.json");
     }
-  } else if (config.problem_type === "multi_label_classification") {
-    inferred.notes.push("config.json problem_type multi_label_classification: multi-label classification is not served yet");
   } else if (architecture?.endsWith("ForSequenceClassification")) {
     set("task", "text-classification", `config.json architectures: ${architecture}`);
     const labels = labelsOf(config);
     if (typeof labels === "string") inferred.notes.push(labels);
     else set("labels", labels, "config.json id2label");
+    if (config.problem_type === "multi_label_classification") {
+      set("multiLabel", true, "config.json problem_type multi_label_classification (a sigmoid per label)");
+      // The frontier and the review queue take one label per input.
+      set("escalation", { onLowConfidence: "none" }, "multi-label answers are not escalated or reviewed yet");
+    }
   } else {
     inferred.notes.push(
       `config.json architectures: ${architecture ?? "none"} is neither a sequence classifier (…ForSequenceClassification) nor a sentence-transformers embedder (modules.json); give a model.json with its task (and, for embeddings, an embedding block saying how to pool)`,

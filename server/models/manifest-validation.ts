@@ -49,6 +49,11 @@ export const ModelManifest = z.unknown().transform((raw, ctx): Manifest => {
   // A GGUF says its vector length and pooling itself; an ONNX graph's output needs the block.
   if (m.task === "embeddings" && !m.embedding && m.format === "onnx") issue(["embedding"], "an ONNX embeddings model needs an embedding block ({dimensions, pooling, normalize, output}); a sentence-transformers folder's modules.json supplies it");
   if (m.task === "embeddings" && m.labels.length > 0) issue(["labels"], "an embeddings model has no labels");
+  if (m.multiLabel && (m.task !== "text-classification" || m.format !== "onnx")) issue(["multiLabel"], "multi-label classification is served from ONNX classifiers (a sigmoid per logit)");
+  // The frontier's prompt, the review queue and the cache of frontier answers all hold one label per input.
+  if (m.multiLabel && (m.escalation.onLowConfidence !== "none" || m.escalation.shadowRate > 0)) {
+    issue(["escalation"], "a multi-label model's answers are not sent to the frontier or to review yet (both take one label): set escalation.onLowConfidence to none and shadowRate to 0");
+  }
   if (m.task === "text-generation" && m.format !== "gguf") issue(["task"], "text generation is served from GGUF models");
   if (m.task === "text-generation" && m.labels.length > 0) issue(["labels"], "a text-generation model has no labels");
   if (m.limits.maxInputsPerRequest > m.batching.maxQueueSize) {

@@ -154,6 +154,11 @@ export const ManifestCommon = z
       .array(z.string().min(1))
       .refine((labels) => new Set(labels).size === labels.length, "labels must be unique")
       .default([]),
+    /**
+     * Each label is a yes/no of its own (Hugging Face's problem_type multi_label_classification): a sigmoid per
+     * logit, and an input may get none, one or several labels. Its confidence is that of the whole set.
+     */
+    multiLabel: z.boolean().default(false),
     /** How an embedding model's output becomes one vector per input. */
     embedding: EmbeddingSettings.optional(),
     artifacts: z

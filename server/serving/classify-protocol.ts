@@ -32,10 +32,11 @@ export const ClassificationResult = z.object({
     .number()
     .optional()
     .describe("With cached_from frontier from the semantic cache: cosine similarity of this text to the one the frontier answered (at least the model's calibrated threshold)."),
+  labels: z.array(z.string()).optional().describe("Multi-label models: every label whose calibrated probability is 0.5 or more (possibly none); `label` is the likeliest."),
   specialist_label: z.string(),
   score: z.number().describe("Uncalibrated model probability of the specialist's label."),
   scores: z.record(z.string(), z.number()).describe("Calibrated probability per label."),
-  confidence: z.number().describe("Calibrated probability of the label; compared with the model's threshold."),
+  confidence: z.number().describe("Calibrated probability of the label (multi-label: of the whole set); compared with the model's threshold."),
   below_threshold: z.boolean().describe("True when confidence is under the model's threshold: the specialist's answer is not trusted."),
   escalated: z.boolean().describe("True when the input was sent towards the frontier (see `frontier` or `degraded_reason`)."),
   degraded: z.boolean().describe("True when the input should have been answered by the frontier but got the specialist's answer."),

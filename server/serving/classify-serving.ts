@@ -34,6 +34,7 @@ function resultOf(output: ClassificationOutput, outcome: InputOutcome): Classifi
     label: answered?.label ?? reused?.answer.label ?? output.label,
     served_by: answered ? "frontier" : reused ? "cache" : "specialist",
     ...(reused ? { cached_from: "frontier" as const, similarity: reused.similarity } : {}),
+    ...(output.labels ? { labels: output.labels } : {}),
     specialist_label: output.label,
     score: output.score,
     scores: output.scores,
@@ -74,6 +75,9 @@ export class ClassifyServing {
     if (manifest.task !== "text-classification") {
       const instead = manifest.task === "embeddings" ? "an embedding model: send its texts to /v1/embeddings" : "a text-generation model: use /v1/chat/completions or /v1/completions";
       throw new ServingError("ERR_MODEL_CANNOT_CLASSIFY", `model '${manifest.name}' is ${instead}`);
+    }
+    if (manifest.multiLabel && route === "frontier") {
+      throw new ServingError("ERR_INVALID_REQUEST", `route: frontier is not available for multi-label model '${manifest.name}' (the frontier answers one label); use cascade or specialist`);
     }
     const texts = requestTexts(input, manifest, "classify");
     const deadline = deadlineOf(caller, deadline_ms, this.deps.deadlines);

@@ -2,7 +2,8 @@
 
 A BERT encoder written out in plain torch (same layers, names and maths as transformers' BertModel), random weights
 from a fixed seed, exported with torch.onnx: an optimum-layout sequence classifier (input_ids, attention_mask,
-token_type_ids -> logits, config.json with id2label) and a sentence-transformers embedder (-> last_hidden_state,
+token_type_ids -> logits, config.json with id2label), the same as a multi-label classifier (problem_type
+multi_label_classification) and a sentence-transformers embedder (-> last_hidden_state,
 modules.json, 1_Pooling). The project's own writers take no part, so the server is tested on files made elsewhere.
 
 usage: python3 torch_exports.py <out_dir> <vocab_size>
@@ -81,6 +82,12 @@ def main():
     export(classifier, os.path.join(out, "classifier", "model.onnx"), "logits")
     with open(os.path.join(out, "classifier", "config.json"), "w") as f:
         json.dump(config("BertForSequenceClassification", vocab, {"id2label": dict(enumerate(labels)), "label2id": {l: i for i, l in enumerate(labels)}}), f)
+    tags = ["billing", "outage", "feature"]
+    tagger = Classifier(vocab, len(tags))
+    export(tagger, os.path.join(out, "tagger", "model.onnx"), "logits")
+    with open(os.path.join(out, "tagger", "config.json"), "w") as f:
+        json.dump(config("BertForSequenceClassification", vocab, {"id2label": dict(enumerate(tags)), "label2id": {l: i for i, l in enumerate(tags)},
+                                                                "problem_type": "multi_label_classification"}), f)
     encoder = Encoder(vocab)
     export(encoder, os.path.join(out, "embedder", "onnx", "model.onnx"), "last_hidden_state")
     with open(os.path.join(out, "embedder", "config.json"), "w") as f:

@@ -79,7 +79,7 @@ beforeAll(async () => {
   if (missing) return;
   dir = await mkdtemp(join(tmpdir(), "foreign-"));
   await promisify(execFile)(PYTHON, [SCRIPT, join(dir, "exports"), "20000"], { timeout: 180_000 });
-  for (const [from, to] of [["classifier", "sentiment"], ["embedder", "minilm"]] as const) {
+  for (const [from, to] of [["classifier", "sentiment"], ["tagger", "tagger"], ["embedder", "minilm"]] as const) {
     await cp(join(dir, "exports", from), join(dir, "models", to, "1"), { recursive: true });
     for (const file of ["tokenizer.json", "tokenizer_config.json"]) await copyFile(join(BUNDLED, file), join(dir, "models", to, "1", file));
   }
@@ -102,6 +102,29 @@ describe.skipIf(missing !== undefined)("models exported by PyTorch, served with 
       expect(result.truncated).toBe(i === 3);
     });
     expect(answer.json.results[3].tokens).toBe(POSITIONS);
+  });
+
+  it("a multi-label classifier (problem_type multi_label_classification): a sigmoid per label, the labels at 0.5 or above, the set's confidence", async () => {
+    const entry = (await (await fetch(`${server.url}/v1/models/tagger`)).json()) as Record<string, unknown>;
+    expect(entry).toMatchObject({ status: "ready", task: "text-classification", multi_label: true, labels: ["billing", "outage", "feature"] });
+    const answer = await postJson(server, "/v1/classify", { model: "tagger", input: TEXTS });
+    expect(answer.status).toBe(200);
+    const logits = await direct(join(dir, "models", "tagger", "1"), "model.onnx", "logits");
+    const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+    const sides = new Set<boolean>();
+    answer.json.results.forEach((result: { labels: string[]; scores: Record<string, number>; confidence: number; escalated: boolean }, i: number) => {
+      const p = [...logits[i]!].map(sigmoid);
+      ["billing", "outage", "feature"].forEach((label, k) => expect(result.scores[label]).toBeCloseTo(p[k]!, 5));
+      expect(result.labels).toEqual(["billing", "outage", "feature"].filter((_, k) => p[k]! >= 0.5));
+      expect(result.confidence).toBeCloseTo(p.reduce((c, x) => c * Math.max(x, 1 - x), 1), 5);
+      expect(result.escalated).toBe(false);
+      p.forEach((x) => sides.add(x >= 0.5));
+    });
+    // Some labels chosen and some not, so the 0.5 cut is tested both ways.
+    expect([...sides].sort()).toEqual([false, true]);
+    const frontier = await postJson(server, "/v1/classify", { model: "tagger", input: "x", route: "frontier" });
+    expect([frontier.status, frontier.json.error.code]).toEqual([400, "ERR_INVALID_REQUEST"]);
+    expect(frontier.json.error.message).toContain("multi-label");
   });
 
   it("a sentence-transformers BERT embedder: mean pooling under the mask and normalisation, batched as alone", async () => {

@@ -38,6 +38,13 @@ describe("model manifest", () => {
     expect(messages({ ...embedder, labels: ["a", "b"] })).toEqual(["labels: an embeddings model has no labels"]);
   });
 
+  it("takes a multi-label ONNX classifier only with escalation off, which would send one label", () => {
+    const messages = (input: unknown) => ModelManifest.safeParse(input).error?.issues.map((i) => `${i.path.join(".")}: ${i.message}`) ?? [];
+    expect(messages({ ...minimal, multiLabel: true })).toEqual([expect.stringMatching(/^escalation: a multi-label model's answers are not sent to the frontier/)]);
+    expect(messages({ ...minimal, multiLabel: true, escalation: { onLowConfidence: "none" } })).toEqual([]);
+    expect(messages({ ...minimal, format: "gguf", multiLabel: true, escalation: { onLowConfidence: "none" } })).toEqual([expect.stringMatching(/^multiLabel: multi-label classification is served from ONNX/)]);
+  });
+
   it("accepts cuda:N devices", () => {
     expect(ModelManifest.parse({ ...minimal, device: "cuda:1" }).device).toBe("cuda:1");
   });

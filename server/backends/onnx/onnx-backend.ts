@@ -77,7 +77,7 @@ export async function createOnnxBackend(context: BackendContext): Promise<ModelB
 
   const classifyBatch = async (texts: string[]): Promise<BatchOutcome<ClassificationOutput>> => {
     const { items, answer, computeMs } = await runRaw(texts);
-    return { outputs: items.map((item) => scoreLogits(answer, item.at, labels, temperature, item.tokens, item.truncated)), computeMs };
+    return { outputs: items.map((item) => scoreLogits(answer, item.at, labels, temperature, item.tokens, item.truncated, manifest.multiLabel)), computeMs };
   };
 
   const embedBatch = async (texts: string[]): Promise<BatchOutcome<EmbeddingOutput>> => {

@@ -25,6 +25,7 @@ export const modelsRoute: FastifyPluginAsyncZod<{ context: ServerContext }> = as
       format: m.format,
       task: m.task,
       labels: m.labels,
+      ...(m.multiLabel ? { multi_label: true } : {}),
       ...(m.embedding ? { dimensions: m.embedding.dimensions } : {}),
       threshold: m.threshold,
       status: state.status,
