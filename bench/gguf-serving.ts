@@ -14,6 +14,7 @@ import { locateModelVersion } from "../server/models/repository.js";
 import { loadEmailCorpus } from "../training/data/email-corpus.js";
 import { createRng, shuffleInPlace } from "../training/random.js";
 import { startChild } from "./load/child-server.js";
+import { measuredServerConfig } from "./load/measured-server-config.js";
 import { closedLoop, type LoadResult } from "./load/load-generator.js";
 import { CLI_ENTRY } from "./cli-entry.js";
 
@@ -58,8 +59,8 @@ async function generate(origin: string, streams: number, maxTokens: number) {
 const configDir = await mkdtemp(join(tmpdir(), "bench-gguf-"));
 for (const sequences of values.sequences!.split(",").map(Number)) {
   const config = join(configDir, `sequences-${sequences}.json`);
-  await writeFile(config, JSON.stringify({ models: { serve: [manifest.name], overrides: { [manifest.name]: { gguf: { sequences, threads: Number(values.threads) } } } }, cache: { enabled: false }, ledger: { path: ":memory:" } }));
-  const server = await startChild([CLI_ENTRY, "serve", "--port", "0", "--repository", located.repository, "--config", config], /listening on http:\/\/127\.0\.0\.1:(\d+)/, { SPECIALIST_SERVER__LOG_LEVEL: "info" });
+  await writeFile(config, JSON.stringify(measuredServerConfig(located.repository, manifest.name, { gguf: { sequences, threads: Number(values.threads) } })));
+  const server = await startChild([CLI_ENTRY, "serve", "--port", "0", "--config", config], /listening on http:\/\/127\.0\.0\.1:(\d+)/, { SPECIALIST_SERVER__LOG_LEVEL: "info" });
   try {
     for (const clients of values.clients!.split(",").map(Number)) {
       const result = await closedLoop({ origin: server.origin, path: "/v1/classify", bodies, durationSeconds: duration }, clients);

@@ -18,6 +18,7 @@ import { locateModelVersion } from "../server/models/repository.js";
 import { loadEmailCorpus } from "../training/data/email-corpus.js";
 import { createRng, shuffleInPlace } from "../training/random.js";
 import { startChild } from "./load/child-server.js";
+import { measuredServerConfig } from "./load/measured-server-config.js";
 import { closedLoop, openLoop, type LoadResult } from "./load/load-generator.js";
 import { CLI_ENTRY } from "./cli-entry.js";
 
@@ -100,7 +101,10 @@ const rows: Array<{ name: string } & LoadResult & Partial<ServerSide>> = [];
 const repository = located.repository;
 
 // 2. The server with dynamic batching.
-const batched = await startChild([CLI_ENTRY, "serve", "--port", "0", "--repository", repository, "--model", manifest.name], listening, { SPECIALIST_SERVER__LOG_LEVEL: "info" });
+const configDir = await mkdtemp(join(tmpdir(), "bench-"));
+const batchedConfig = join(configDir, "batching.json");
+await writeFile(batchedConfig, JSON.stringify(measuredServerConfig(repository, manifest.name)));
+const batched = await startChild([CLI_ENTRY, "serve", "--port", "0", "--config", batchedConfig], listening, { SPECIALIST_SERVER__LOG_LEVEL: "info" });
 for (const clients of clientLevels) {
   rows.push({ name: `dynamic batching (max ${manifest.batching.maxBatchSize})`, ...(await withServerSide(batched.origin, () => closedLoop({ origin: batched.origin, path: "/v1/classify", bodies: classifyBodies, durationSeconds: duration }, clients))) });
   console.log(JSON.stringify(rows.at(-1)));
@@ -112,10 +116,9 @@ console.log(JSON.stringify(rows.at(-1)));
 await batched.stop();
 
 // 3. The same server with maxBatchSize 1.
-const configDir = await mkdtemp(join(tmpdir(), "bench-"));
-const noBatchConfig = join(configDir, "no-batching.yaml");
-await writeFile(noBatchConfig, `models:\n  overrides:\n    ${manifest.name}:\n      batching:\n        maxBatchSize: 1\n`);
-const unbatched = await startChild([CLI_ENTRY, "serve", "--port", "0", "--repository", repository, "--model", manifest.name, "--config", noBatchConfig], listening, { SPECIALIST_SERVER__LOG_LEVEL: "info" });
+const noBatchConfig = join(configDir, "no-batching.json");
+await writeFile(noBatchConfig, JSON.stringify(measuredServerConfig(repository, manifest.name, { batching: { maxBatchSize: 1 } })));
+const unbatched = await startChild([CLI_ENTRY, "serve", "--port", "0", "--config", noBatchConfig], listening, { SPECIALIST_SERVER__LOG_LEVEL: "info" });
 for (const clients of [1, 64]) {
   rows.push({ name: "maxBatchSize 1", ...(await withServerSide(unbatched.origin, () => closedLoop({ origin: unbatched.origin, path: "/v1/classify", bodies: classifyBodies, durationSeconds: duration }, clients))) });
   console.log(JSON.stringify(rows.at(-1)));

@@ -4,7 +4,7 @@ import { fraction, int, num } from "../../training/cli/cli-options.js";
 import { childServers } from "../compare/server-starters.js";
 import { writeFlywheelReport } from "../flywheel/flywheel-report.js";
 import { runFlywheel } from "../flywheel/run-flywheel.js";
-import { frontierFromFlags, withFrontierOptions, type FrontierOptionFlags } from "./frontier-options.js";
+import { frontiersFromFlags, withFrontierOptions, type FrontierOptionFlags } from "./frontier-options.js";
 import { CLI_ENTRY } from "../cli-entry.js";
 
 interface FlywheelFlags extends FrontierOptionFlags {
@@ -49,7 +49,8 @@ export function registerFlywheel(bench: Command): void {
         model: flags.name,
         seed: flags.seed,
         order: flags.order,
-        frontier: frontierFromFlags(flags, flags.seed),
+        // The flywheel's teacher: the gold table with a flat error rate under `sim` (its drift is the subject here).
+        frontier: frontiersFromFlags({ ...flags, frontier: flags.frontier === "sim" ? "sim-gold" : flags.frontier }, flags.seed)[0]!,
         rate: flags.rate,
         evalRate: flags.evalRate,
         every: flags.every,

@@ -25,8 +25,16 @@ export interface ArmMeasurement {
 }
 
 interface ClassifyAnswer {
-  results: Array<{ label: string; escalated: boolean; degraded: boolean }>;
+  results: Array<{ label: string; specialist_label: string; confidence: number; escalated: boolean; degraded: boolean }>;
   usage: { cost_usd: number };
+}
+
+/** One input's answer in an arm: what was served, and the specialist's own label and confidence. */
+export interface ArmOutcome {
+  label: string | undefined;
+  specialistLabel: string | undefined;
+  confidence: number;
+  escalated: boolean;
 }
 
 /**
@@ -38,7 +46,7 @@ export async function runArm(
   arm: { name: string; kind: ArmKind; threshold?: number; model: string; labels: string[] },
   examples: LabelledExample[],
   rate: number,
-): Promise<ArmMeasurement> {
+): Promise<{ measurement: ArmMeasurement; outcomes: ArmOutcome[] }> {
   const route = arm.kind;
   const bodies = examples.map((e) => JSON.stringify({ model: arm.model, input: e.text, route }));
   const answers: Array<{ status: number; answer?: ClassifyAnswer }> = new Array(examples.length);
@@ -56,7 +64,11 @@ export async function runArm(
     return { gold: example.label, predicted: result?.label ?? "<error>", confidence: 1 };
   });
   const report = classificationReport(predictions, arm.labels);
-  return {
+  const outcomes = examples.map((_, i): ArmOutcome => {
+    const result = answers[i]?.answer?.results[0];
+    return { label: result?.label, specialistLabel: result?.specialist_label, confidence: result?.confidence ?? 0, escalated: result?.escalated ?? false };
+  });
+  const measurement: ArmMeasurement = {
     name: arm.name,
     kind: arm.kind,
     ...(arm.threshold !== undefined ? { threshold: arm.threshold } : {}),
@@ -70,6 +82,7 @@ export async function runArm(
     frontierTokens: await frontierTokens(origin),
     load,
   };
+  return { measurement, outcomes };
 }
 
 /** Mean input and output tokens of the answered escalations this server made (its ledger, newest 1,000). */

@@ -93,6 +93,9 @@ export async function runFlywheel(options: FlywheelOptions): Promise<FlywheelRes
   const stream = [...data.period2.first, ...data.period2.second];
 
   let sim: SimFrontier | undefined;
+  if (options.frontier.kind === "stand-in" || (options.frontier.kind === "sim" && options.frontier.errors !== "gold")) {
+    throw new Error("bench flywheel takes sim-gold or a real provider as its frontier");
+  }
   if (options.frontier.kind === "sim") {
     const gold = new Map(stream.map((e) => [prompt.render(e.text).user, e.label]));
     sim = await new SimFrontier({ labels: manifest.labels, goldOf: (user) => gold.get(user), ...options.frontier }).start();

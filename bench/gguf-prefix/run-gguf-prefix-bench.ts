@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { closedLoop, type LoadResult } from "../load/load-generator.js";
 import { startChild } from "../load/child-server.js";
+import { measuredServerConfig } from "../load/measured-server-config.js";
 
 export interface PrefixBenchOptions {
   /** The GGUF classifier's version folder, copied with a long instruction prefix in front of its prompt. */
@@ -56,7 +57,7 @@ export async function runPrefixBench(options: PrefixBenchOptions): Promise<Prefi
       for (const mode of round % 2 === 0 ? (["reuse", "fresh"] as const) : (["fresh", "reuse"] as const)) {
         const config = join(repository, `${mode}.json`);
         const gguf = { prompt: "prompts/long.txt", reusePrefix: mode === "reuse", threads: 1, sequences: 4 };
-        await writeFile(config, JSON.stringify({ models: { repository, serve: [options.modelName], overrides: { [options.modelName]: { gguf, limits: { maxTokens: 128 } } } }, cache: { enabled: false }, ledger: { path: ":memory:" } }));
+        await writeFile(config, JSON.stringify(measuredServerConfig(repository, options.modelName, { gguf, limits: { maxTokens: 128 } })));
         const server = await startChild([options.cli, "serve", "--port", "0", "--config", config], /listening on http:\/\/127\.0\.0\.1:(\d+)/, { SPECIALIST_SERVER__LOG_LEVEL: "info" });
         try {
           const result = await closedLoop({ origin: server.origin, path: "/v1/classify", bodies, durationSeconds: options.seconds, warmupSeconds: 2 }, options.clients);

@@ -76,6 +76,8 @@ export interface BackendContext {
   log: (level: "info" | "warn", message: string) => void;
   /** Set when this backend is one replica of several: the devices of all of them. */
   replicaDevices?: readonly string[];
+  /** Model files that passed a slow check before, unchanged since (models.checkedFiles); none: always check. */
+  checkedFiles?: { passed(path: string): Promise<boolean>; remember(path: string): Promise<void> };
 }
 
 export type BackendFactory = (context: BackendContext) => Promise<ModelBackend>;

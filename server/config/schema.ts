@@ -1,3 +1,5 @@
+import { homedir } from "node:os";
+import { join } from "node:path";
 import { z } from "zod";
 import { BACKENDS } from "../backends/registry.js";
 import { BatchingSettings, Device, EscalationPolicy, GenerationConfidence, InputLimits, Replicas } from "../models/manifest.js";
@@ -95,6 +97,11 @@ export const ModelsSettings = z
     /** Stop start-up when a model fails to load (Triton's default); false serves the others and reports the failure. */
     exitOnLoadError: z.boolean().default(true),
     overrides: z.record(z.string(), ModelOverride).default({}),
+    /**
+     * Where the model files that passed a slow check are remembered (a GGUF's child-process validation, seconds per
+     * model), so a restart on unchanged files skips it; false: check every time.
+     */
+    checkedFiles: z.union([z.string().min(1), z.literal(false)]).default(() => join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "specialist-serve", "checked-files.json")),
     /**
      * Polls the repository this often (ms) and reloads a served model when a higher version folder appears (through
      * its gate when one is set); 0 turns watching off. Models with a pinned version or a running canary are left alone.

@@ -5,6 +5,7 @@ import type { ServerConfig } from "../config/schema.js";
 import { ServingError } from "../errors/registry.js";
 import type { ModelBackend } from "../backends/backend.js";
 import { createBackend } from "../backends/replica-set.js";
+import { checkedFilesFor } from "../backends/checked-files.js";
 import type { ServingMetrics } from "../metrics/serving-metrics.js";
 import type { ModelManifest } from "./manifest.js";
 import { applyOverride, groupByName, pickVersion, scanRepository, type ModelEntry, type RepositoryScan } from "./repository.js";
@@ -196,7 +197,7 @@ export class ModelRegistry {
     }
     const started = Date.now();
     try {
-      const backend = await createBackend(factory, { dir, manifest, metrics: this.metrics, workers, log: this.log });
+      const backend = await createBackend(factory, { dir, manifest, metrics: this.metrics, workers, log: this.log, ...checkedFilesFor(this.config.models.checkedFiles) });
       this.setState({ status: "ready", manifest, backend });
       this.versionFailures.delete(this.folderOf(entry));
       const p = backend.placement;

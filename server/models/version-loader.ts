@@ -3,6 +3,7 @@ import { performance } from "node:perf_hooks";
 import type { ServerConfig } from "../config/schema.js";
 import type { ModelBackend } from "../backends/backend.js";
 import { createBackend } from "../backends/replica-set.js";
+import { checkedFilesFor } from "../backends/checked-files.js";
 import { ServingError } from "../errors/registry.js";
 import type { ServingMetrics } from "../metrics/serving-metrics.js";
 import type { ModelManifest } from "./manifest.js";
@@ -76,7 +77,7 @@ export class VersionLoader {
     const started = performance.now();
     let backend: ModelBackend;
     try {
-      backend = await createBackend(factory, { dir: entry.dir, manifest, metrics: this.metrics, workers: this.workersOf(name), log: this.log });
+      backend = await createBackend(factory, { dir: entry.dir, manifest, metrics: this.metrics, workers: this.workersOf(name), log: this.log, ...checkedFilesFor(this.config.models.checkedFiles) });
     } catch (error) {
       this.log("error", `${name}@${manifest.version}: failed to load${keeps}: ${(error as Error).message}`);
       throw fail("load_failed", new ServingError("ERR_RELOAD_FAILED", `${name}@${manifest.version} failed to load${keeps}: ${(error as Error).message}`, { cause: error }));

@@ -20,9 +20,10 @@ let server: RunningServer | undefined;
 let ledgerCount = 0;
 /**
  * How late past its budget an answer may come here. `bench faults` holds the 250 ms target on a quiet machine; tests
- * run on loaded CI hosts, and this still tells apart what the faults used to cost (9.4 s for a hang, 300 s for a stall).
+ * run on loaded hosts (CI, or beside a soak), and this still tells apart what the faults used to cost (9.4 s for a
+ * hang, 300 s for a stall).
  */
-const SLACK_MS = 750;
+const SLACK_MS = 2_000;
 
 beforeAll(async () => {
   frontier = await new FakeFrontier().start();
@@ -123,8 +124,8 @@ describe("the escalation time budget", () => {
   });
 
   // Regression: a hanging frontier was answered only after three tries of timeoutMs each (~9.4 s).
-  it("answers a hanging frontier with the specialist's answer at escalation.deadlineMs (default 3 s), after one try", async () => {
-    const { server: s, ledgerPath } = await start();
+  it("answers a hanging frontier with the specialist's answer at escalation.deadlineMs (3 s here), after one try", async () => {
+    const { server: s, ledgerPath } = await start({ escalation: { deadlineMs: 3_000 }, provider: { timeoutMs: 3_000 } });
     frontier.fallback = { kind: "hang" };
     const { value: r, ms } = await timed(() => classify(s, UNSURE));
     expect(r.json.results[0]).toMatchObject({ served_by: "specialist", degraded: true, degraded_reason: "timeout" });

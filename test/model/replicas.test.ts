@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cudaProviderMissing } from "../../server/backends/onnx/session.js";
 import type { RunningServer } from "../../server/http/start-server.js";
 import { metricValue, postJson, startTestServer, SURE, UNSURE } from "../helpers/server.js";
 
@@ -38,13 +39,15 @@ describe("replicas", () => {
   it("loads one copy per device and lists where each runs", async () => {
     const models = ((await fetch(`${server.url}/v1/models`).then((r) => r.json())) as any).data;
     const onnx = models.find((m: { name: string }) => m.name === "email-spam");
-    expect(onnx.placement).toMatchObject({ provider: "cpu", device: "cpu,cpu", workers: 2 });
+    // The `auto` copy is on the CPU where the CUDA provider is not installed; on a GPU host it may be on cuda:0.
+    const auto = cudaProviderMissing() ? { provider: "cpu", device: "cpu" } : { provider: expect.stringMatching(/^(cpu|cuda)$/), device: expect.stringMatching(/^(cpu|cuda:0)$/) };
+    expect(onnx.placement).toMatchObject({ workers: 2 });
     expect(onnx.placement.replicas).toEqual([
-      { provider: "cpu", device: "cpu", workers: 1, threads_per_worker: 1 },
+      { ...auto, workers: 1, threads_per_worker: 1 },
       { provider: "cpu", device: "cpu", workers: 1, threads_per_worker: 1 },
     ]);
     const gguf = models.find((m: { name: string }) => m.name === "email-spam-llama");
-    expect(gguf.placement).toMatchObject({ provider: "llama.cpp", device: "cpu,cpu", workers: 4 });
+    expect(gguf.placement).toMatchObject({ provider: "llama.cpp", device: expect.stringMatching(/,cpu$/), workers: 4 });
     expect(gguf.placement.replicas).toHaveLength(2);
     expect(server.context.registry.get("email-spam").workerThreads!()).toHaveLength(2);
   });

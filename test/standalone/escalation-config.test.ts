@@ -36,9 +36,12 @@ describe("escalation and auth configuration", () => {
     expect(rejected({ escalation: { providers: { p: { ...provider, apiKey: "sk-in-a-file" } as never } } })).toContain("apiKey");
   });
 
-  it("has a per-provider 3 s timeout, bounded retries and a breaker by default", () => {
+  it("has defaults that fit a frontier's latency: a 10 s call timeout, an 8 s escalation budget, bounded retries and a breaker", () => {
     const config = loadConfig({ env: noEnv, overrides: { escalation: { providers: { p: provider } } } });
-    expect(config.escalation.providers.p).toMatchObject({ timeoutMs: 3000, maxRetries: 2, breaker: { consecutiveFailures: 5, coolDownMs: 30_000 } });
+    expect(config.escalation.providers.p).toMatchObject({ timeoutMs: 10_000, maxRetries: 2, maxOutputTokens: 64, breaker: { consecutiveFailures: 5, coolDownMs: 30_000 } });
+    // Within the request's own 10 s deadline.
+    expect(config.escalation.deadlineMs).toBe(8_000);
+    expect(config.server.requestDeadlineMs).toBe(10_000);
     expect(config.escalation.enabled).toBe(true);
     expect(config.ledger).toEqual({ path: "data/ledger.sqlite", storeInputs: false });
   });

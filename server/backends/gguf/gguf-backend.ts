@@ -81,18 +81,20 @@ export async function createGgufBackend(context: BackendContext): Promise<GgufBa
   const threads = settings.threads === "auto" ? Math.max(1, Math.floor(availableParallelism() / 2)) : settings.threads;
   const path = join(dir, manifest.artifacts.model);
   await checkGgufFile(path);
-  // The child's check and this process's llama.cpp start-up (about half a second each) overlap.
+  // The child's check and this process's llama.cpp start-up (about half a second each) overlap; a file unchanged
+  // since it last passed is not checked again.
   const validated = performance.now();
   // A cpu replica beside a GPU one shares the GPU build of llama.cpp (one native binding per process) with no layers
   // offloaded, rather than loading the CPU-only build as well.
   const gpuSibling = manifest.device === "cpu" ? context.replicaDevices?.find((d) => d !== "cpu") : undefined;
   const gpuLayers = manifest.device === "cpu" ? 0 : settings.gpuLayers;
-  const [runtime] = await Promise.all([
-    llamaRuntime(gpuSibling ?? manifest.device, threads),
-    validateGgufInChild(path).then(() =>
-      context.log("info", `${manifest.name}: ${manifest.artifacts.model} validated in a child process in ${Math.round(performance.now() - validated)} ms`),
-    ),
-  ]);
+  const validation = async () => {
+    if (await context.checkedFiles?.passed(path)) return;
+    await validateGgufInChild(path);
+    context.log("info", `${manifest.name}: ${manifest.artifacts.model} validated in a child process in ${Math.round(performance.now() - validated)} ms`);
+    await context.checkedFiles?.remember(path);
+  };
+  const [runtime] = await Promise.all([llamaRuntime(gpuSibling ?? manifest.device, threads), validation()]);
   if (manifest.device === "auto" && runtime.gpu === false) {
     context.log("info", `${manifest.name}: no usable GPU for llama.cpp, serving on CPU`);
   }

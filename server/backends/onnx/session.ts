@@ -18,8 +18,11 @@ export interface OpenedSession {
   fallbackReason: string | undefined;
 }
 
-/** Where onnxruntime-node keeps its native libraries; the CUDA EP is there only when its install script fetched it. */
-function cudaProviderMissing(): string | undefined {
+/**
+ * Why the CUDA execution provider cannot be used here, or undefined when its library is installed. onnxruntime-node
+ * keeps its native libraries in its package; the CUDA EP is there only when its install script fetched it.
+ */
+export function cudaProviderMissing(): string | undefined {
   try {
     const require = createRequire(import.meta.url);
     const pkg = dirname(require.resolve("onnxruntime-node/package.json"));

@@ -19,6 +19,7 @@ export function chatCompletionBody(settings: ProviderSettings, request: Frontier
     model: settings.model,
     messages: [...(request.system ? [{ role: "system" as const, content: request.system }] : []), ...request.messages],
     [settings.maxTokensField]: request.maxOutputTokens,
+    ...(settings.reasoningEffort ? { reasoning_effort: settings.reasoningEffort } : {}),
     ...(request.answerSchema ? { response_format: { type: "json_schema" as const, json_schema: { name: "answer", strict: request.strict, schema: request.answerSchema } } } : {}),
   };
 }
