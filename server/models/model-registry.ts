@@ -198,7 +198,8 @@ export class ModelRegistry {
     const started = Date.now();
     try {
       const backend = await createBackend(factory, { dir, manifest, metrics: this.metrics, workers, log: this.log, ...checkedFilesFor(this.config.models.checkedFiles) });
-      this.setState({ status: "ready", manifest, backend });
+      // The backend's manifest: a backend may complete it from the model file (a GGUF embedder's dimensions).
+      this.setState({ status: "ready", manifest: backend.manifest, backend });
       this.versionFailures.delete(this.folderOf(entry));
       const p = backend.placement;
       this.log("info", `${manifest.name}@${manifest.version}: ready on ${p.device} (${p.workers} workers × ${p.threadsPerWorker} threads) in ${Date.now() - started} ms`);

@@ -119,7 +119,8 @@ describe("a GGUF served as its metadata says", () => {
 
   it("serves a GGUF embedding model on /v1/embeddings with the vectors llama.cpp pools, normalised", async () => {
     const entry = (await (await fetch(`${server.url}/v1/models/embedder`)).json()) as Record<string, unknown>;
-    expect(entry).toMatchObject({ status: "ready", task: "embeddings" });
+    // The vector length read from the file (regression: /v1/models showed the manifest as written, without it).
+    expect(entry).toMatchObject({ status: "ready", task: "embeddings", dimensions: 32 });
     const client = new OpenAI({ apiKey: "unused", baseURL: `${server.url}/v1`, maxRetries: 0 });
     const texts = ["Win money now", "Minutes of the build meeting", "word ".repeat(200)];
     const served = await client.embeddings.create({ model: "embedder", input: texts });

@@ -1,16 +1,14 @@
-import { execFile } from "node:child_process";
 import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Command } from "commander";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { registerCalibrateGeneration } from "../../training/cli/calibrate-generation-command.js";
 import { loadEmailCorpus } from "../../training/data/email-corpus.js";
 import { MODELS_DIR } from "../helpers/server.js";
 
 // The bundled GGUF model labelling the first words of real emails (some too few to tell), its answer confidence
 // fitted on half of them.
-const run = promisify(execFile);
-const CLI = new URL("../../cli/main.ts", import.meta.url).pathname;
 const MODEL = "email-spam-llama";
 let repository: string;
 let lines: Array<{ prompt: string; expected: string }>;
@@ -31,8 +29,19 @@ const writeLines = async (name: string, rows: unknown[]) => {
   await writeFile(file, rows.map((r) => JSON.stringify(r)).join("\n") + "\n");
   return file;
 };
-const calibrate = (data: string, report: string) =>
-  run(process.execPath, ["--import", "tsx", CLI, "calibrate-generation", MODEL, "--repository", repository, "--data", data, "--score", "mean", "--max-tokens", "1", "--target-accuracy", "0.95", "--report", report]);
+/** The command as `specialist calibrate-generation` runs it, in this process (no CLI start-up): its printed lines. */
+async function calibrate(data: string, report: string): Promise<{ stdout: string }> {
+  const program = new Command().exitOverride();
+  registerCalibrateGeneration(program);
+  const lines: string[] = [];
+  const log = vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
+  try {
+    await program.parseAsync(["calibrate-generation", MODEL, "--repository", repository, "--data", data, "--score", "mean", "--max-tokens", "1", "--target-accuracy", "0.95", "--report", report], { from: "user" });
+  } finally {
+    log.mockRestore();
+  }
+  return { stdout: lines.join("\n") };
+}
 const generationBlock = async () => JSON.parse(await readFile(join(repository, MODEL, "1", "model.json"), "utf8")).generation;
 
 describe("specialist calibrate-generation", () => {
@@ -65,12 +74,10 @@ describe("specialist calibrate-generation", () => {
     expect(again.stdout).toContain("report lines");
   });
 
-  it("names the line of a malformed example and writes nothing", async () => {
+  it("names the line of a malformed example (ERR_DATA_INVALID, exit 1 from the CLI) and writes nothing", async () => {
     const before = await readFile(join(repository, MODEL, "1", "model.json"), "utf8");
     const data = await writeLines("bad.jsonl", [lines[0], { prompt: "x" }]);
-    const failed = await calibrate(data, join(repository, "bad-report.json")).catch((e: { code: number; stderr: string }) => e);
-    expect((failed as { code: number }).code).toBe(1);
-    expect((failed as { stderr: string }).stderr).toMatch(/bad\.jsonl:2: expected: expected is required/);
+    await expect(calibrate(data, join(repository, "bad-report.json"))).rejects.toMatchObject({ code: "ERR_DATA_INVALID", message: expect.stringMatching(/bad\.jsonl:2: expected: expected is required/) });
     expect(await readFile(join(repository, MODEL, "1", "model.json"), "utf8")).toBe(before);
   });
 });
