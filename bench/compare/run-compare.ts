@@ -8,6 +8,7 @@ import { findModelVersion } from "../../server/models/repository.js";
 import type { LabelledExample } from "../../server/evaluation/example.js";
 import type { ThresholdTarget } from "../../training/calibration/threshold.js";
 import { closedLoop } from "../load/load-generator.js";
+import { measuredServerConfig } from "../load/measured-server-config.js";
 import { difficultyErrors } from "../sim/difficulty-errors.js";
 import { SimFrontier, type SimStats } from "../sim/sim-frontier.js";
 import { runArm, type ArmKind, type ArmMeasurement, type ArmOutcome } from "./arm.js";
@@ -155,7 +156,7 @@ export async function runCompare(options: CompareOptions): Promise<CompareResult
   try {
     if (needsJudge) {
       if (!options.standIn) throw new Error("sim-difficulty and stand-in need a stand-in model (--stand-in)");
-      judge = await options.start({ models: { repository: options.repository, serve: [options.standIn] }, ledger: { path: ":memory:" }, cache: { enabled: false }, metrics: { defaultMetrics: false } }, {});
+      judge = await options.start({ server: { host: "127.0.0.1", port: 0 }, ...measuredServerConfig(options.repository, options.standIn), metrics: { defaultMetrics: false } }, {});
       const judged = await classifyExamples(judge.origin, options.standIn, options.examples);
       difficulty = judged.map((a, i) => 1 - (a.scores[options.examples[i]!.label] ?? 0));
     }

@@ -31,9 +31,9 @@ export function childServers(cliPath: string): ServerStarter {
   };
 }
 
-/** The server in this process: for tests and small runs. */
+/** The server in this process, on a free port: for tests and small runs. */
 export const inProcessServers: ServerStarter = async (config, env) => {
   Object.assign(process.env, env);
-  const server = await startServer(loadConfig({ env: {}, overrides: { ...config, server: { logLevel: "warn", ...config.server } } }));
+  const server = await startServer(loadConfig({ env: {}, overrides: { ...config, server: { port: 0, logLevel: "warn", ...config.server } } }));
   return { origin: server.url, stop: () => server.close() };
 };
