@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Debian packages the tests start on their own (nothing is left running): promtool (prometheus) checks /metrics;
 # PostgreSQL and Redis back the fleet's shared state, haproxy balances the fleet test. Each test starts its own
-# servers on free loopback ports. python3-torch exports the models made outside this project.
+# servers on free loopback ports. python3-torch exports the models made outside this project; chromium runs the
+# console's browser tests.
 set -euo pipefail
 need=()
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
@@ -10,6 +11,8 @@ command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || need+
 [ -x /usr/sbin/haproxy ] || command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
 # PyTorch builds the foreign models the tests serve (an optimum-layout classifier, a sentence-transformers embedder).
 /usr/bin/python3 -c "import torch" >/dev/null 2>&1 || need+=(python3-torch)
+# The console's tests drive the system browser (puppeteer-core downloads none).
+[ -x /usr/bin/chromium ] || command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

@@ -118,6 +118,15 @@ export const MetricsSettings = z
   })
   .strict();
 
+export const ConsoleSettings = z
+  .object({
+    /** The operator console at /console. Its pages call the API with the signed-in key, so they add no access. */
+    enabled: z.boolean().default(true),
+    /** Folder of the built console (default: the package's dist/console-web, written by `npm run build`). */
+    assets: z.string().min(1).optional(),
+  })
+  .strict();
+
 export const ServerConfig = z
   .object({
     server: ServerSettings.default(ServerSettings.parse({})),
@@ -129,6 +138,7 @@ export const ServerConfig = z
     cache: CacheSettings.default(CacheSettings.parse({})),
     batch: BatchSettings.default(BatchSettings.parse({})),
     state: StateSettings.default(StateSettings.parse({})),
+    console: ConsoleSettings.default(ConsoleSettings.parse({})),
   })
   .strict()
   .superRefine((config, ctx) => {

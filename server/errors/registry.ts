@@ -23,6 +23,8 @@ export const ERRORS = {
   ERR_RELOAD_FAILED: { status: 422, summary: "The requested model version is missing or failed to load; the current version keeps serving." },
   ERR_RELOAD_REJECTED: { status: 422, summary: "The new version failed the evaluation gate on the golden file; the current version keeps serving." },
   ERR_MODEL_ALREADY_SERVED: { status: 409, summary: "A model of that name is already served: reload it to change its version." },
+  ERR_REVIEW_ALREADY_RESOLVED: { status: 409, summary: "A review item was already resolved (by another reviewer or an earlier request); nothing was changed." },
+  ERR_REVIEW_NOT_RESOLVED: { status: 409, summary: "The review item is open: there is no label to undo." },
   ERR_CANARY_ACTIVE: { status: 409, summary: "A canary is running for this model: promote or roll it back first." },
   ERR_CANARY_NOT_FOUND: { status: 404, summary: "No canary is running for this model." },
   ERR_BATCH_FINISHED: { status: 409, summary: "The batch has already ended (completed, failed, expired or cancelled): it cannot be cancelled." },
@@ -33,6 +35,7 @@ export const ERRORS = {
   ERR_WORKER_FAILED: { status: 503, summary: "The inference worker failed while running this batch; it is being replaced." },
   ERR_MODEL_UNAVAILABLE: { status: 503, summary: "The model is not loaded or failed to load." },
   ERR_STATE_UNAVAILABLE: { status: 503, summary: "The shared state store (PostgreSQL or Redis) cannot be reached; retry shortly." },
+  ERR_CONSOLE_NOT_BUILT: { status: 503, summary: "The console's files are not built: run `npm run build` (or set console.assets)." },
   ERR_SHUTTING_DOWN: { status: 503, summary: "The server is shutting down and accepts no new requests." },
   ERR_DEADLINE_EXCEEDED: { status: 504, summary: "The request's deadline passed before it was answered." },
   // Start-up and command-line failures: never sent over HTTP, but listed so every code lives here.

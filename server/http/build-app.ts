@@ -13,11 +13,15 @@ import { modelsRoute } from "./routes/models.js";
 import { modelVersionRoutes } from "./routes/model-versions.js";
 import { modelLifecycleRoutes } from "./routes/model-lifecycle.js";
 import { embeddingsRoute } from "./routes/embeddings.js";
+import { meRoute } from "./routes/me.js";
+import { consoleRoutes, defaultConsoleAssets } from "./routes/console.js";
 import type { ServerContext } from "./server-context.js";
 
 const PACKAGE_VERSION = "0.1.0";
 /** Probes, scraping and the API description need no key; everything else does (when tenants are configured). */
-const PUBLIC_PATHS = new Set(["/healthz", "/readyz", "/metrics", "/openapi.json"]);
+const PUBLIC_PATHS = new Set(["/healthz", "/readyz", "/metrics", "/openapi.json", "/console"]);
+// The console's files are public; a path that climbs out of /console/ is not.
+const isPublic = (path: string) => PUBLIC_PATHS.has(path) || (path.startsWith("/console/") && !path.includes(".."));
 
 /** The HTTP layer: routes, validation, errors, metrics hooks. It knows models only through the registry. */
 export async function buildApp(context: ServerContext, logger: Logger): Promise<FastifyInstance> {
@@ -50,7 +54,7 @@ export async function buildApp(context: ServerContext, logger: Logger): Promise<
     });
     reply.header("x-request-id", request.id);
     if (lifecycle.shuttingDown && request.url.startsWith("/v1/")) throw new ServingError("ERR_SHUTTING_DOWN");
-    if (!PUBLIC_PATHS.has(request.url.split("?")[0]!)) request.tenant = context.tenants.authenticate(request.headers.authorization);
+    if (!isPublic(request.url.split("?")[0]!)) request.tenant = context.tenants.authenticate(request.headers.authorization);
   });
   app.addHook("onSend", async (_request, reply) => {
     // A keep-alive connection left open would hold shutdown until its idle timeout.
@@ -85,6 +89,8 @@ export async function buildApp(context: ServerContext, logger: Logger): Promise<
   await app.register(modelVersionRoutes, { context });
   await app.register(modelLifecycleRoutes, { context });
   await app.register(completionRoutes, { context });
+  await app.register(meRoute, { context });
+  if (config.console.enabled) await app.register(consoleRoutes, { assets: config.console.assets ?? defaultConsoleAssets() });
   if (context.batch) await app.register(batchRoutes, { batch: context.batch, maxFileBytes: config.batch.maxFileBytes });
   return app;
 }

@@ -85,7 +85,13 @@ export interface LedgerStore {
   listEscalations(query: ListQuery): Promise<Array<EscalationRecord & { id: number }>>;
   listReviews(query: ListQuery & { status?: "open" | "resolved" }): Promise<StoredReview[]>;
   getReview(id: number): Promise<StoredReview | undefined>;
-  resolveReview(id: number, label: string, by: string, time: string): Promise<StoredReview | undefined>;
+  /**
+   * Resolve open items with a human's label, all or none: undefined (and nothing changed) when any of them is
+   * missing or no longer open, so a stale screen cannot overwrite another reviewer's label.
+   */
+  resolveReviews(ids: readonly number[], label: string, by: string, time: string): Promise<StoredReview[] | undefined>;
+  /** Undo a resolution: the item is open again with no label; undefined when it is missing or not resolved. */
+  reopenReview(id: number): Promise<StoredReview | undefined>;
   /** Rows for `export`: answered classification escalations (shadow calls too) and resolved reviews of a model that kept their input text. */
   trainingRows(model: string): Promise<TrainingRows>;
   /** Shadow calls per model since a time (ISO). */

@@ -67,9 +67,25 @@ export class Ledger implements LedgerStore {
     return row ? fromRow(row as Record<string, unknown>) : undefined;
   }
 
-  async resolveReview(id: number, label: string, by: string, time: string): Promise<StoredReview | undefined> {
-    this.db.prepare("UPDATE reviews SET status = 'resolved', human_label = ?, resolved_at = ?, resolved_by = ? WHERE id = ?").run(label, time, by, id);
-    return this.reviewById(id);
+  async resolveReviews(ids: readonly number[], label: string, by: string, time: string): Promise<StoredReview[] | undefined> {
+    const unique = [...new Set(ids)];
+    const update = this.db.prepare("UPDATE reviews SET status = 'resolved', human_label = ?, resolved_at = ?, resolved_by = ? WHERE id = ? AND status = 'open'");
+    const resolveAll = this.db.transaction(() => {
+      // Throwing rolls the transaction back: the items resolved before the stale one are open again.
+      if (unique.some((id) => update.run(label, time, by, id).changes !== 1)) throw new NotAllOpen();
+      return unique.map((id) => this.reviewById(id)!);
+    });
+    try {
+      return resolveAll.immediate();
+    } catch (error) {
+      if (error instanceof NotAllOpen) return undefined;
+      throw error;
+    }
+  }
+
+  async reopenReview(id: number): Promise<StoredReview | undefined> {
+    const changed = this.db.prepare("UPDATE reviews SET status = 'open', human_label = NULL, resolved_at = NULL, resolved_by = NULL WHERE id = ? AND status = 'resolved'").run(id).changes;
+    return changed === 1 ? this.reviewById(id) : undefined;
   }
 
   /** Rows for `export`: answered classification escalations (shadow calls too) and resolved reviews of a model that kept their input text. */
@@ -102,6 +118,8 @@ export class Ledger implements LedgerStore {
     this.db.close();
   }
 }
+
+class NotAllOpen extends Error {}
 
 function filters(query: ListQuery, extra: Array<[string, unknown]> = []) {
   const clauses: Array<[string, unknown]> = [...extra];

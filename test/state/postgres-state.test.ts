@@ -189,7 +189,14 @@ describe.runIf(enabled).each([
 
     const review = await ledger.addReview({ time: "2026-12-01T10:00:00.000Z", tenant: "t", model: "m", version: "1", inputHash: "sha256:b", inputText: "review me", specialistLabel: "ham", specialistConfidence: 0.5, frontierLabel: null });
     expect(await ledger.listReviews({ limit: 10, status: "open" })).toHaveLength(1);
-    expect(await ledger.resolveReview(review, "spam", "admin", "2026-12-01T11:00:00.000Z")).toMatchObject({ id: review, status: "resolved", humanLabel: "spam", resolvedBy: "admin" });
+    const second = await ledger.addReview({ time: "2026-12-01T10:01:00.000Z", tenant: "t", model: "m", version: "1", inputHash: "sha256:c", inputText: null, specialistLabel: "ham", specialistConfidence: 0.6, frontierLabel: null });
+    expect(await ledger.resolveReviews([review], "spam", "admin", "2026-12-01T11:00:00.000Z")).toMatchObject([{ id: review, status: "resolved", humanLabel: "spam", resolvedBy: "admin" }]);
+    // All or none: the resolved item makes the pair fail, and the open one stays open.
+    expect(await ledger.resolveReviews([second, review], "ham", "other", "2026-12-01T11:01:00.000Z")).toBeUndefined();
+    expect(await ledger.getReview(second)).toMatchObject({ status: "open", humanLabel: null });
+    expect(await ledger.reopenReview(second)).toBeUndefined();
+    expect(await ledger.reopenReview(review)).toMatchObject({ status: "open", humanLabel: null, resolvedBy: null });
+    expect((await ledger.resolveReviews([second, review], "spam", "admin", "2026-12-01T11:00:00.000Z"))?.map((r) => r.id)).toEqual([second, review]);
     expect(await ledger.getReview(review + 100)).toBeUndefined();
 
     const training = await ledger.trainingRows("m");

@@ -59,7 +59,7 @@ beforeAll(async () => {
   const first = emails[0]!;
   const corrected = first.label === "spam" ? "ham" : "spam";
   const id = await ledger.addReview({ time: new Date().toISOString(), tenant: "t", model: "email-spam", version: "1", inputHash: hashInput(first.text), inputText: first.text, specialistLabel: "spam", specialistConfidence: 0.6, frontierLabel: first.label });
-  await ledger.resolveReview(id, corrected, "admin", new Date().toISOString());
+  await ledger.resolveReviews([id], corrected, "admin", new Date().toISOString());
   ledger.close();
 });
 

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { requireAdmin } from "../../auth/tenants.js";
-import { ServingError } from "../../errors/registry.js";
+import { ReviewDesk } from "../../ledger/review-desk.js";
+import type { StoredReview } from "../../ledger/ledger-store.js";
 import type { ServerContext } from "../server-context.js";
 import { ErrorBody } from "../schemas.js";
 import { EscalationRecordBody, EscalationStatus, ReviewItemBody, ShadowReport, snakeKeys } from "../admin-schemas.js";
@@ -15,12 +16,17 @@ const Page = {
 const EscalationSwitch = z.object({ enabled: z.boolean() }).strict();
 const ShadowQuery = z.object({ hours: z.coerce.number().positive().max(24 * 366).default(24).describe("Window: the last this many hours.") }).strict();
 const Resolve = z.object({ label: z.string().min(1) }).strict();
+const ResolveMany = z.object({ ids: z.array(z.number().int().positive()).min(1).max(1000), label: z.string().min(1) }).strict();
+const ReviewQuery = z.object({ ...Page, status: z.enum(["open", "resolved"]).optional() }).strict();
+const ReviewId = z.object({ id: z.coerce.number().int().positive() });
+const ReviewList = z.object({ items: z.array(ReviewItemBody) });
 const errors = { "4xx": ErrorBody, "5xx": ErrorBody };
 const statusResponse = { 200: EscalationStatus, ...errors };
 
 /** Escalation control, records and the human review queue. */
 export const adminRoutes: FastifyPluginAsyncZod<{ context: ServerContext }> = async (app, { context }) => {
   const { registry, tenants, book, escalation, ledger } = context;
+  const desk = new ReviewDesk(ledger, (model) => registry.list().find((s) => s.manifest.name === model)?.manifest.labels);
 
   const status = async () => {
     const now = new Date();
@@ -83,31 +89,50 @@ export const adminRoutes: FastifyPluginAsyncZod<{ context: ServerContext }> = as
     },
   );
 
+  const reviews = (items: StoredReview[]) => items.map((r) => ReviewItemBody.parse(snakeKeys(r)));
+  const listReviews = (query: z.infer<typeof ReviewQuery>, tenant?: string) =>
+    ledger.listReviews({ limit: query.limit, ...(tenant !== undefined ? { tenant } : {}), ...(query.status ? { status: query.status } : {}), ...(query.model ? { model: query.model } : {}), ...(query.before ? { before: query.before } : {}) });
+
   app.get(
     "/admin/reviews",
-    { schema: { summary: "The human review queue, newest first.", querystring: z.object({ ...Page, status: z.enum(["open", "resolved"]).optional() }).strict(), response: { 200: z.object({ items: z.array(ReviewItemBody) }), ...errors } } },
+    { schema: { summary: "The human review queue, newest first.", querystring: ReviewQuery, response: { 200: ReviewList, ...errors } } },
     async (request) => {
       requireAdmin(request.tenant!);
-      const { status: state, model, before, limit } = request.query;
-      const items = await ledger.listReviews({ limit, ...(state ? { status: state } : {}), ...(model ? { model } : {}), ...(before ? { before } : {}) });
-      return { items: items.map((r) => ReviewItemBody.parse(snakeKeys(r))) };
+      return { items: reviews(await listReviews(request.query)) };
     },
+  );
+
+  app.get(
+    "/v1/reviews",
+    { schema: { summary: "The caller's own items in the review queue (read only), newest first.", querystring: ReviewQuery, response: { 200: ReviewList, ...errors } } },
+    async (request) => ({ items: reviews(await listReviews(request.query, request.tenant!.id)) }),
   );
 
   app.post(
     "/admin/reviews/:id",
-    { schema: { summary: "Resolve a review item with the human's label.", params: z.object({ id: z.coerce.number().int().positive() }), body: Resolve, response: { 200: ReviewItemBody, ...errors } } },
+    { schema: { summary: "Resolve an open review item with the human's label (409 when it was already resolved).", params: ReviewId, body: Resolve, response: { 200: ReviewItemBody, ...errors } } },
     async (request) => {
       requireAdmin(request.tenant!);
-      const item = await ledger.getReview(request.params.id);
-      if (!item) throw new ServingError("ERR_REVIEW_NOT_FOUND", `no review item ${request.params.id}`);
-      const served = registry.list().find((s) => s.manifest.name === item.model);
-      const labels = served?.manifest.labels;
-      if (labels && !labels.includes(request.body.label)) {
-        throw new ServingError("ERR_INVALID_REQUEST", `label '${request.body.label}' is not one of model '${item.model}' labels: ${labels.join(", ")}`);
-      }
-      const resolved = await ledger.resolveReview(item.id, request.body.label, request.tenant!.id, new Date().toISOString());
-      return ReviewItemBody.parse(snakeKeys(resolved!));
+      const [resolved] = await desk.resolve([request.params.id], request.body.label, request.tenant!.id);
+      return reviews([resolved!])[0]!;
+    },
+  );
+
+  app.post(
+    "/admin/reviews/resolve",
+    { schema: { summary: "Resolve several open review items with one label, all or none.", body: ResolveMany, response: { 200: ReviewList, ...errors } } },
+    async (request) => {
+      requireAdmin(request.tenant!);
+      return { items: reviews(await desk.resolve(request.body.ids, request.body.label, request.tenant!.id)) };
+    },
+  );
+
+  app.post(
+    "/admin/reviews/:id/reopen",
+    { schema: { summary: "Undo a label: the item is open again.", params: ReviewId, response: { 200: ReviewItemBody, ...errors } } },
+    async (request) => {
+      requireAdmin(request.tenant!);
+      return reviews([await desk.reopen(request.params.id)])[0]!;
     },
   );
 };

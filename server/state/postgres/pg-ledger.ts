@@ -51,8 +51,35 @@ export class PostgresLedger implements LedgerStore {
     return rows[0] ? fromRow(rows[0]) : undefined;
   }
 
-  async resolveReview(id: number, label: string, by: string, time: string): Promise<StoredReview | undefined> {
-    const { rows } = await this.db.query("UPDATE reviews SET status = 'resolved', human_label = $2, resolved_at = $3, resolved_by = $4 WHERE id = $1 RETURNING *", [id, label, time, by]);
+  async resolveReviews(ids: readonly number[], label: string, by: string, time: string): Promise<StoredReview[] | undefined> {
+    const unique = [...new Set(ids)];
+    return this.db.withClient(async (client) => {
+      await client.query("BEGIN");
+      try {
+        const { rows } = await client.query(
+          "UPDATE reviews SET status = 'resolved', human_label = $2, resolved_at = $3, resolved_by = $4 WHERE id = ANY($1::bigint[]) AND status = 'open' RETURNING *",
+          [unique, label, time, by],
+        );
+        // Row locks make a concurrent resolution of the same item wait, then skip it: fewer rows than asked.
+        if (rows.length !== unique.length) {
+          await client.query("ROLLBACK");
+          return undefined;
+        }
+        await client.query("COMMIT");
+        const byId = new Map(rows.map((r) => [Number(r.id), fromRow<StoredReview>(r)]));
+        return unique.map((id) => byId.get(id)!);
+      } catch (error) {
+        await client.query("ROLLBACK").catch(() => undefined);
+        throw error;
+      }
+    });
+  }
+
+  async reopenReview(id: number): Promise<StoredReview | undefined> {
+    const { rows } = await this.db.query(
+      "UPDATE reviews SET status = 'open', human_label = NULL, resolved_at = NULL, resolved_by = NULL WHERE id = $1 AND status = 'resolved' RETURNING *",
+      [id],
+    );
     return rows[0] ? fromRow(rows[0]) : undefined;
   }
 

@@ -1,0 +1,26 @@
+import { useCallback, useEffect, useRef, useState } from "preact/hooks";
+import { messageOf } from "./api.js";
+
+/** Loads data now and every `intervalMs` (0: once) while the page is shown; `reload` fetches at once. */
+export function usePoll<T>(load: () => Promise<T>, intervalMs: number, deps: unknown[]): { data: T | undefined; error: string | null; reload: () => Promise<void> } {
+  const [data, setData] = useState<T | undefined>(undefined);
+  const [error, setError] = useState<string | null>(null);
+  const current = useRef(load);
+  current.current = load;
+  const reload = useCallback(async () => {
+    try {
+      setData(await current.current());
+      setError(null);
+    } catch (e) {
+      setError(messageOf(e));
+    }
+  }, []);
+  useEffect(() => {
+    void reload();
+    if (intervalMs <= 0) return;
+    const timer = setInterval(() => void reload(), intervalMs);
+    return () => clearInterval(timer);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, deps);
+  return { data, error, reload };
+}
