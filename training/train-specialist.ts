@@ -156,6 +156,7 @@ export async function trainSpecialist(options: TrainSpecialistOptions): Promise<
     calibration: quality.calibration,
     threshold: quality.threshold,
     test: quality.test,
+    reference: quality.reference,
     onnxParity: parity,
   };
   metrics.training.totalSeconds = (performance.now() - started) / 1000;

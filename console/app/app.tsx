@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { apiWithKey } from "./api.js";
 import { Controls } from "./pages/controls.js";
+import { Drift } from "./pages/drift.js";
 import { Escalations } from "./pages/escalations.js";
 import { Models } from "./pages/models.js";
 import { ReviewQueue } from "./pages/review-queue.js";
@@ -14,6 +15,7 @@ const PAGES = [
   { path: "escalations", title: "Escalations", admin: false },
   { path: "controls", title: "Controls", admin: true },
   { path: "models", title: "Models", admin: true },
+  { path: "drift", title: "Drift", admin: true },
 ] as const;
 type PagePath = (typeof PAGES)[number]["path"];
 
@@ -88,8 +90,10 @@ function SignedIn({ session, page, onSignOut }: { session: { key: string; me: Me
         <Escalations api={api} me={me} />
       ) : page === "controls" ? (
         <Controls api={api} />
-      ) : (
+      ) : page === "models" ? (
         <Models api={api} onChanged={() => void models.reload()} />
+      ) : (
+        <Drift api={api} models={models.data ?? []} />
       )}
     </Shell>
   );

@@ -65,6 +65,7 @@ export interface ModelInfo {
   status: string;
   error?: { code: string; message: string };
   placement?: Placement;
+  multi_label?: boolean;
   canary?: { version: string; share: number };
 }
 
@@ -91,4 +92,16 @@ export interface CanaryReport {
 export interface ShadowReport {
   since: string;
   models: Array<{ model: string; version: string; calls: number; answered: number; agreement: number | null; cost_usd: number }>;
+}
+
+export interface DriftReport {
+  model: string;
+  version: string;
+  window_minutes: number;
+  answers: number;
+  min_answers: number;
+  reference: { source: string; count: number; label_shares: Record<string, number>; confidence_histogram: number[] | null; escalation_rate: number } | null;
+  live: { label_shares: Record<string, number>; confidence_histogram: number[]; escalation_rate: number | null };
+  psi: { labels: number | null; confidence: number | null };
+  timeline: Array<{ start: string; answers: number; escalation_rate: number | null; label_shares: Record<string, number> }>;
 }

@@ -115,6 +115,20 @@ export const MetricsSettings = z
     enabled: z.boolean().default(true),
     /** Process metrics (CPU, memory, event-loop lag, GC). */
     defaultMetrics: z.boolean().default(true),
+    /** Drift of classification answers against each model's reference (server/monitoring/). */
+    drift: z
+      .object({
+        /** The window the drift score and the admin report cover by default. */
+        windowMinutes: z.number().positive().max(24 * 60).default(60),
+        /** Length of one point of the timeline. */
+        bucketSeconds: z.number().int().min(1).max(3600).default(60),
+        /** History kept per model (memory: keepHours · 3600 / bucketSeconds small buckets). */
+        keepHours: z.number().positive().max(24 * 7).default(24),
+        /** Fewer answers than this in the window: no score (too noisy to alert on). */
+        minAnswers: z.number().int().min(1).default(200),
+      })
+      .strict()
+      .default({ windowMinutes: 60, bucketSeconds: 60, keepHours: 24, minAnswers: 200 }),
   })
   .strict();
 

@@ -14,6 +14,7 @@ import { modelVersionRoutes } from "./routes/model-versions.js";
 import { modelLifecycleRoutes } from "./routes/model-lifecycle.js";
 import { embeddingsRoute } from "./routes/embeddings.js";
 import { meRoute } from "./routes/me.js";
+import { driftRoutes } from "./routes/drift.js";
 import { consoleRoutes, defaultConsoleAssets } from "./routes/console.js";
 import type { ServerContext } from "./server-context.js";
 
@@ -90,6 +91,7 @@ export async function buildApp(context: ServerContext, logger: Logger): Promise<
   await app.register(modelLifecycleRoutes, { context });
   await app.register(completionRoutes, { context });
   await app.register(meRoute, { context });
+  await app.register(driftRoutes, { context });
   if (config.console.enabled) await app.register(consoleRoutes, { assets: config.console.assets ?? defaultConsoleAssets() });
   if (context.batch) await app.register(batchRoutes, { batch: context.batch, maxFileBytes: config.batch.maxFileBytes });
   return app;

@@ -9,6 +9,7 @@ import type { ModelRegistry } from "../models/model-registry.js";
 import { deadlineOf, type Caller, type DeadlineSettings } from "./caller.js";
 import type { ClassificationResult, ClassifyRequest, ClassifyResponse } from "./classify-protocol.js";
 import { requestTexts } from "./input-checks.js";
+import type { DriftWatch } from "../monitoring/drift-watch.js";
 
 export interface ClassifyServingDeps {
   registry: ModelRegistry;
@@ -16,6 +17,7 @@ export interface ClassifyServingDeps {
   cascade: ClassificationCascade;
   metrics: ServingMetrics;
   deadlines: DeadlineSettings;
+  drift?: DriftWatch;
 }
 
 /** A cached answer as served now: nothing was escalated, paid for or queued by this request. */
@@ -119,6 +121,8 @@ export class ClassifyServing {
     }
     let next = 0;
     const results = hits.map((hit) => (hit ? fromCache(hit) : fresh[next++]!));
+    // Every answer counts towards drift, cached ones too: the traffic is what drifts, not what the model computed.
+    if (!manifest.multiLabel) for (const r of results) this.deps.drift?.observe(manifest.name, r.specialist_label, r.confidence, r.below_threshold);
     return {
       model: manifest.name,
       version: manifest.version,

@@ -13,6 +13,7 @@ import type { LedgerStore } from "../ledger/ledger-store.js";
 import { EscalationMetrics } from "../metrics/escalation-metrics.js";
 import type { ServingMetrics } from "../metrics/serving-metrics.js";
 import { ModelRegistry } from "../models/model-registry.js";
+import { DriftWatch } from "../monitoring/drift-watch.js";
 import type { BatchStore } from "../state/batch-store.js";
 import { openState } from "../state/open-state.js";
 import type { ServingState } from "../state/serving-state.js";
@@ -40,6 +41,8 @@ export interface ServingCore {
   escalation: EscalationService;
   shadow: ShadowSampler;
   cache: ResponseCache<ClassificationResult>;
+  /** Live classification answers against each model's reference. */
+  drift: DriftWatch;
   classify: ClassifyServing;
   completions: CompletionServing;
   embeddings: EmbeddingServing;
@@ -71,6 +74,11 @@ export async function createServingCore(config: Readonly<ServerConfig>, metrics:
     await semantic.join();
     const cascade = new ClassificationCascade({ escalation, shadow, prompts, semantic, ledger: state.ledger, metrics: escalationMetrics, storeInputs: config.ledger.storeInputs });
     const cache = new ResponseCache<ClassificationResult>(config.cache, metrics.registry);
+    const drift = new DriftWatch(config.metrics.drift, metrics.registry, () =>
+      registry!
+        .list()
+        .flatMap((m) => (m.status === "ready" && m.backend.manifest.task === "text-classification" && !m.backend.manifest.multiLabel ? [{ dir: m.backend.dir, manifest: m.backend.manifest }] : [])),
+    );
     const deadlines = { requestDeadlineMs: config.server.requestDeadlineMs, maxRequestDeadlineMs: config.server.maxRequestDeadlineMs };
     return {
       config,
@@ -84,7 +92,8 @@ export async function createServingCore(config: Readonly<ServerConfig>, metrics:
       escalation,
       shadow,
       cache,
-      classify: new ClassifyServing({ registry, cache, cascade, metrics, deadlines }),
+      drift,
+      classify: new ClassifyServing({ registry, cache, cascade, metrics, deadlines, drift }),
       embeddings: new EmbeddingServing({ registry, deadlines }),
       completions: new CompletionServing({
         registry,

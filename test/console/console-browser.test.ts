@@ -60,6 +60,7 @@ beforeAll(async () => {
     ledger: { storeInputs: true },
     auth: { tenants: { admin: { keys: [hashApiKey(KEYS.admin)], role: "admin" }, user: { keys: [hashApiKey(KEYS.user)], dailyBudgetUsd: 1 } } },
     console: { assets },
+    metrics: { drift: { minAnswers: 20 } },
   });
   browser = await launchBrowser();
   page = await browser.newPage();
@@ -163,6 +164,18 @@ describe.runIf(browserAvailable)("operator console in Chromium", () => {
     await page.waitForFunction(() => document.querySelector("[data-testid=version-email-spam]")?.textContent === "2");
     await waitFor("version 2 serving", async () => (await getJson("/v1/models/email-spam")).version === "2");
     expect(await page.$("[data-testid=canary-email-spam]")).toBeNull();
+  });
+
+  it("shows a model's drift against its reference: the score the API computes, and the charts", async () => {
+    const report = await getJson("/admin/models/email-spam/drift");
+    expect(report.answers).toBeGreaterThanOrEqual(20);
+    await page.goto(`${server.url}/console/#/drift`);
+    await page.waitForFunction(() => /\d\.\d{3} \(/.test(document.querySelector("[data-testid=psi-labels]")?.textContent ?? ""));
+    const shown = await text("[data-testid=psi-labels]");
+    expect(Number(shown.split(" ")[0])).toBeCloseTo(report.psi.labels, 2);
+    expect(shown).toMatch(/\((stable|moderate shift|significant shift)\)$/);
+    expect(await page.$$eval("canvas[role=img]", (c) => c.length)).toBe(3);
+    await shot("drift");
   });
 
   it("shows a user tenant its own items read only and refuses it the admin pages", async () => {

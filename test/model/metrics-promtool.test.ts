@@ -57,3 +57,13 @@ describe.runIf(promtool)("/metrics", () => {
     expect(check.status).toBe(0);
   });
 });
+
+describe.runIf(promtool)("alert rules (deploy/prometheus)", () => {
+  it("are valid, and the drift alert fires after half an hour above 0.25 and not before", () => {
+    const dir = new URL("../../deploy/prometheus/", import.meta.url).pathname;
+    const check = spawnSync("promtool", ["check", "rules", "alerts.yml"], { cwd: dir, encoding: "utf8" });
+    expect(check.status, check.stdout + check.stderr).toBe(0);
+    const unit = spawnSync("promtool", ["test", "rules", "alerts.test.yml"], { cwd: dir, encoding: "utf8" });
+    expect(unit.status, unit.stdout + unit.stderr).toBe(0);
+  });
+});

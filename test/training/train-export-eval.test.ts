@@ -65,6 +65,9 @@ describe("training a specialist", () => {
     expect(saved.data.hashes.test).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(saved.test.coverage.map((c) => c.coverage)).toEqual([1, 0.98, 0.95, 0.9, 0.8]);
     expect(Object.keys(saved.test.perClass)).toEqual(["ham", "spam"]);
+    // The drift reference: the validation split's answers, the same share below the threshold as the threshold's own.
+    expect(saved.reference).toMatchObject({ count: saved.data.sizes.validation, escalationRate: saved.threshold.escalationRate });
+    expect(saved.reference!.confidenceHistogram!.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
   });
 
   it("exports ONNX whose logits match the TypeScript model within 1e-4", () => {

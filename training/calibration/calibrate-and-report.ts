@@ -4,6 +4,7 @@ import { calibratedSoftmax } from "../../server/backends/classification-scores.j
 import { belowThreshold } from "../../server/escalation/confidence-policy.js";
 import type { TrainingMetrics } from "../model-folder/training-metrics.js";
 import { expectedCalibrationError } from "../../server/evaluation/ece.js";
+import { driftReferenceOf, type DriftReference } from "../../server/monitoring/drift-statistics.js";
 import { fitTemperature } from "./temperature.js";
 import { chooseThreshold, type ThresholdTarget } from "./threshold.js";
 
@@ -34,7 +35,7 @@ export function calibrateAndReport(
   test: ScoredSplit,
   labels: string[],
   target: ThresholdTarget,
-): { calibration: TrainingMetrics["calibration"]; threshold: TrainingMetrics["threshold"]; test: ClassificationReport } {
+): { calibration: TrainingMetrics["calibration"]; threshold: TrainingMetrics["threshold"]; test: ClassificationReport; reference: DriftReference } {
   const temperature = fitTemperature(validation.scored);
   const validationAfter = predictions(validation, labels, temperature);
   const threshold = chooseThreshold(asConfidences(validationAfter), target);
@@ -55,5 +56,12 @@ export function calibrateAndReport(
       },
     },
     test: report,
+    // Drift is judged on predictions (serving never sees gold labels), on the split that chose the threshold.
+    reference: driftReferenceOf(
+      validationAfter.map((p) => ({ label: p.predicted, confidence: p.confidence })),
+      labels,
+      threshold.threshold,
+      "validation split: predicted labels and calibrated confidences at training",
+    ),
   };
 }

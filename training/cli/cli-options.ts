@@ -68,3 +68,16 @@ export function withModelAndDataOptions(command: Command): Command {
     .option("--label-field <name>", "label field in --data", "label")
     .option("--category-field <name>", "optional field for per-category scores");
 }
+
+/** The flags naming labelled data to run an existing model of the repository on (eval, reference). */
+export function withEvaluationDataOptions(command: Command, defaultSplit: "test" | "validation"): Command {
+  return command
+    .argument("<model>", "<name> (its highest version) or <name>/<version>, in the repository")
+    .option("--repository <dir>", "model repository", "models")
+    .option("--data <file>", "labelled JSONL or CSV file")
+    .option("--corpus <protocol>", "email:random or email:temporal (uses the model's training seed)")
+    .option("--split <name>", "with --corpus: test, validation or train", defaultSplit)
+    .option("--text-field <name>", "text field in --data", "text")
+    .option("--label-field <name>", "label field in --data", "label")
+    .option("--seed <n>", "with --corpus: split seed (default: the model's)", (v) => Number(v));
+}

@@ -6,7 +6,7 @@ import { loadEvaluationExamples, type EvaluationDataFlags } from "../data/evalua
 import type { ClassificationReport } from "../../server/evaluation/classification-metrics.js";
 import { evaluateModelFolder } from "../evaluation/evaluate-model.js";
 import { DEFAULT_MIN_SUPPORT, regressionGate } from "../../server/evaluation/regression-gate.js";
-import { positiveInt } from "./cli-options.js";
+import { positiveInt, withEvaluationDataOptions } from "./cli-options.js";
 import { findModelVersion } from "../../server/models/repository.js";
 import type { TrainingMetrics } from "../model-folder/training-metrics.js";
 
@@ -32,18 +32,9 @@ function printReport(title: string, report: ClassificationReport): void {
 }
 
 export function registerEval(program: Command): void {
-  program
-    .command("eval")
+  withEvaluationDataOptions(program.command("eval"), "test")
     .description("Evaluate a model of the repository on labelled data through the serving code; with a baseline, fail (exit 2) on a regression.")
-    .argument("<model>", "<name> (its highest version) or <name>/<version>, in the repository")
-    .option("--repository <dir>", "model repository", "models")
-    .option("--data <file>", "labelled JSONL or CSV file")
-    .option("--corpus <protocol>", "email:random or email:temporal (uses the model's training seed)")
-    .option("--split <name>", "with --corpus: test, validation or train", "test")
-    .option("--text-field <name>", "text field in --data", "text")
-    .option("--label-field <name>", "label field in --data", "label")
     .option("--category-field <name>", "field for per-category scores")
-    .option("--seed <n>", "with --corpus: split seed (default: the model's)", (v) => Number(v))
     .option("--baseline <metrics.json>", "compare with a saved metrics file (metrics.json of a model, or an eval --output)")
     .option("--baseline-model <name>", "compare with another model or version of the repository (<name> or <name>/<version>), run on the same data")
     .option("--margin <x>", "largest allowed drop of any gated score (absolute)", (v) => Number(v), 0.01)

@@ -1,4 +1,5 @@
 import type { ThresholdChoice } from "../calibration/threshold.js";
+import type { DriftReference } from "../../server/monitoring/drift-statistics.js";
 import type { ClassificationReport } from "../../server/evaluation/classification-metrics.js";
 import type { ParityReport } from "../export/onnx-parity.js";
 import type { FastTextShape } from "../fasttext/model.js";
@@ -24,6 +25,8 @@ export interface TrainingMetrics {
   };
   threshold: ThresholdChoice & { test: { keptAccuracy: number; escalationRate: number } };
   test: ClassificationReport;
+  /** What serving compares live answers with (drift): the validation split's predicted labels and confidences. */
+  reference?: DriftReference;
   /** ONNX models: the exported graph against the TypeScript model, through ONNX Runtime. */
   onnxParity?: ParityReport;
   /** GGUF models: llama.cpp's logits against the TypeScript reference forward pass. */

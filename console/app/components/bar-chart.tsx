@@ -1,5 +1,5 @@
 import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, Tooltip } from "chart.js";
-import { useEffect, useRef } from "preact/hooks";
+import { ChartFigure } from "./chart-figure.js";
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, Legend, Tooltip);
 
@@ -9,7 +9,6 @@ export interface Series {
   color: string;
 }
 
-/** A grouped bar chart (Chart.js), redrawn in place when its data change; the caption is its accessible name. */
 interface Props {
   caption: string;
   categories: string[];
@@ -19,38 +18,17 @@ interface Props {
   stackedMax?: number;
 }
 
+/** A grouped (or stacked) bar chart. */
 export function BarChart({ caption, categories, series, unit, stackedMax }: Props) {
-  const canvas = useRef<HTMLCanvasElement>(null);
-  const chart = useRef<Chart<"bar"> | null>(null);
-  useEffect(() => {
-    chart.current = new Chart(canvas.current!, {
-      type: "bar",
-      data: { labels: [], datasets: [] },
-      options: {
-        animation: false,
-        responsive: true,
-        maintainAspectRatio: false,
-        scales: {
-          x: { stacked: stackedMax !== undefined },
-          y: { beginAtZero: true, stacked: stackedMax !== undefined, ...(stackedMax !== undefined ? { max: stackedMax } : {}), title: { display: true, text: unit } },
-        },
-      },
-    });
-    return () => chart.current?.destroy();
-  }, [unit, stackedMax]);
-  useEffect(() => {
-    const c = chart.current;
-    if (!c) return;
-    c.data.labels = categories;
-    c.data.datasets = series.map((s) => ({ label: s.label, data: s.values, backgroundColor: s.color }));
-    c.update();
-  }, [categories, series]);
+  const stacked = stackedMax !== undefined;
   return (
-    <figure class="chart">
-      <div class="canvas-box">
-        <canvas ref={canvas} role="img" aria-label={caption} />
-      </div>
-      <figcaption>{caption}</figcaption>
-    </figure>
+    <ChartFigure
+      caption={caption}
+      type="bar"
+      shape={`${unit}/${stackedMax}`}
+      options={{ scales: { x: { stacked }, y: { beginAtZero: true, stacked, ...(stacked ? { max: stackedMax } : {}), title: { display: true, text: unit } } } }}
+      labels={categories}
+      datasets={series.map((s) => ({ label: s.label, data: s.values, backgroundColor: s.color }))}
+    />
   );
 }
