@@ -27,6 +27,8 @@ export interface LoadOptions {
   bodies: string[];
   durationSeconds: number;
   warmupSeconds?: number;
+  /** Open loop: unanswered requests held before further ones are counted as errors unsent (default MAX_BACKLOG). */
+  maxBacklog?: number;
 }
 
 export function histogram() {
@@ -93,8 +95,13 @@ export async function closedLoop(options: LoadOptions, clients: number): Promise
 /**
  * Open loop at a fixed arrival rate: request i is due at start + i / rate whether or not earlier ones have been
  * answered, and its latency counts from that due time, so a stalled server cannot hide its queueing
- * (no coordinated omission).
+ * (no coordinated omission). A server slower than the rate makes requests pile up on this side: past
+ * `MAX_BACKLOG` unanswered ones, a due request is not sent and counts as an error (status 0), so an overloaded run
+ * reports errors instead of exhausting the generator's memory (a 45-minute soak on a busy machine did).
  */
+/** Unanswered requests an open loop holds before it stops sending (about 1 KiB of generator memory each). */
+export const MAX_BACKLOG = 100_000;
+
 export async function openLoop(options: LoadOptions, ratePerSecond: number, maxConnections = 256, onResponse?: ResponseHandler): Promise<LoadResult> {
   const pool = new Pool(options.origin, { connections: maxConnections, pipelining: 1 });
   const h = histogram();
@@ -114,6 +121,11 @@ export async function openLoop(options: LoadOptions, ratePerSecond: number, maxC
     const body = options.bodies[i % options.bodies.length]!;
     const measured = i >= warmup;
     if (measured && !measuredStart) measuredStart = due;
+    if (inFlight.size >= (options.maxBacklog ?? MAX_BACKLOG)) {
+      onResponse?.(i, 0, `not sent: ${inFlight.size} requests unanswered`, performance.now() - due);
+      if (measured) (requests++, errors++);
+      continue;
+    }
     const pending: Promise<void> = sendReading(pool, options.path, body)
       .catch((error: Error) => ({ status: 0, text: error.message }))
       .then(({ status, text }) => {

@@ -44,4 +44,15 @@ describe("open-loop load generator", () => {
     expect(result.latencyMs.p50).toBeGreaterThan(300);
     expect(result.cdf.map((p) => p.ms)).toEqual([...result.cdf.map((p) => p.ms)].sort((a, b) => a - b));
   });
+
+  it("counts requests beyond its backlog bound as errors instead of holding them (regression: a long soak ran out of memory)", async () => {
+    const before = arrivals.length;
+    const seen: number[] = [];
+    const result = await openLoop({ origin, path: "/", bodies: ["{}"], durationSeconds: 1, warmupSeconds: 0, maxBacklog: 5 }, 50, 256, (i) => seen.push(i));
+    expect(result.requests).toBe(50);
+    expect(seen).toHaveLength(50);
+    // At most 5 wait at a time and the server answers 25 a second: most of the 50 were never sent.
+    expect(result.errors).toBeGreaterThan(20);
+    expect(arrivals.length - before).toBe(50 - result.errors);
+  });
 });
