@@ -13,7 +13,7 @@ import { labelLogProbabilities } from "./label-scorer.js";
 import { llamaRuntime, type LlamaRuntime } from "./llama-runtime.js";
 import { serializeLogitReads } from "./serial-logit-reads.js";
 import { validateGgufInChild } from "./validate-gguf.js";
-import { createTextGenerator } from "./text-generator.js";
+import { createTextGenerator, type PreparedPrompt } from "./text-generator.js";
 import { createGgufEmbedder } from "./gguf-embedder.js";
 import type { GenerationOptions, GenerationRequest, GenerationResult } from "../generation.js";
 
@@ -50,7 +50,7 @@ async function loadModel(runtime: LlamaRuntime, path: string, gpuLayers: "auto" 
   }
 }
 
-type GenerateJob = { kind: "generate"; request: GenerationRequest; options: GenerationOptions; promptTokens: number };
+type GenerateJob = { kind: "generate"; request: GenerationRequest; options: GenerationOptions; prompt: PreparedPrompt };
 type Job = { kind: "classify"; text: string } | GenerateJob;
 type JobResult = { kind: "classify"; output: ClassificationOutput } | { kind: "generate"; result: GenerationResult };
 
@@ -171,7 +171,7 @@ export async function createGgufBackend(context: BackendContext): Promise<GgufBa
       if (!sequence) throw new ServingError("ERR_INTERNAL", `${manifest.name}: no free sequence although the batcher allows one`);
       metrics.sequencesBusy.observe({ model: manifest.name }, settings.sequences - free.length);
       try {
-        const result = await generator.generateOn(sequence, job.request, job.options, job.promptTokens);
+        const result = await generator.generateOn(sequence, job.request, job.options, job.prompt);
         metrics.generations.inc({ model: manifest.name, finish: result.finishReason });
         metrics.generatedTokens.inc({ model: manifest.name }, result.completionTokens);
         return result;
@@ -206,7 +206,10 @@ export async function createGgufBackend(context: BackendContext): Promise<GgufBa
       },
     );
     if (classifies) await runBatch([{ kind: "classify", text: "warm-up input" }]);
-    else await runBatch([{ kind: "generate", request: { prompt: "Hello", maxTokens: 1 }, options: { deadline: performance.now() + 60_000 }, promptTokens: 2 }]);
+    else {
+      const warmUp = { prompt: "Hello", maxTokens: 1 };
+      await runBatch([{ kind: "generate", request: warmUp, options: { deadline: performance.now() + 60_000 }, prompt: generator.check(warmUp) }]);
+    }
 
     const ctx = llamaContext;
     return {
@@ -218,8 +221,8 @@ export async function createGgufBackend(context: BackendContext): Promise<GgufBa
         return { ...result, outputs: result.outputs.map((o) => (o as { kind: "classify"; output: ClassificationOutput }).output) };
       },
       generate: async (request, options) => {
-        const promptTokens = generator.check(request);
-        const result = await batcher.submit([{ kind: "generate", request, options, promptTokens }], { deadline: options.deadline, ...(options.signal ? { signal: options.signal } : {}), ...(options.priority ? { priority: options.priority } : {}) });
+        const prompt = generator.check(request);
+        const result = await batcher.submit([{ kind: "generate", request, options, prompt }], { deadline: options.deadline, ...(options.signal ? { signal: options.signal } : {}), ...(options.priority ? { priority: options.priority } : {}) });
         return (result.outputs[0] as { kind: "generate"; result: GenerationResult }).result;
       },
       labelLogProbabilities: async (text: string) => (await classifyOne(text)).logProbs,

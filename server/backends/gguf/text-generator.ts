@@ -12,6 +12,16 @@ function prependsBos(model: LlamaModel): boolean {
   return model.tokens.shouldPrependBosToken;
 }
 
+/** A request's prompt as llama.cpp will read it, made once when the request is checked and carried to its turn. */
+export interface PreparedPrompt {
+  /** Without the BOS token llama.cpp's completion adds itself. */
+  tokens: Token[];
+  /** What ends a chat reply in this template. */
+  stop: string[];
+  /** Tokens the model reads, BOS included: the usage figure. */
+  count: number;
+}
+
 /**
  * Generation on one sequence of a GGUF model's context, with grammars for JSON-schema output kept per schema. Chat
  * messages go through the model's chat template when it has one (`chatTemplate`: a template for one that has not).
@@ -51,21 +61,22 @@ export function createTextGenerator(llama: Llama, model: LlamaModel, contextSize
   const tokensOf = (input: string | Token[]) => (typeof input === "string" ? model.tokenize(input, false, bos ? "trimLeadingSpace" : undefined) : input);
 
   return {
-    /** Refuses, before queueing, a request that cannot fit the context; returns its prompt's token count. */
-    check(request: GenerationRequest): number {
-      const promptTokens = tokensOf(promptOf(request).input).length + (bos ? 1 : 0);
+    /** Renders and tokenizes the prompt; refuses, before queueing, a request that cannot fit the context. */
+    check(request: GenerationRequest): PreparedPrompt {
+      const prompt = promptOf(request);
+      const tokens = tokensOf(prompt.input);
+      const promptTokens = tokens.length + (bos ? 1 : 0);
       if (promptTokens + request.maxTokens > contextSize) {
         throw new ServingError(
           "ERR_INVALID_REQUEST",
           `the prompt (${promptTokens} tokens) and max_tokens (${request.maxTokens}) exceed the model's context of ${contextSize} tokens: shorten the prompt or lower max_tokens`,
         );
       }
-      return promptTokens;
+      return { tokens, stop: prompt.stop, count: promptTokens };
     },
 
-    async generateOn(sequence: LlamaContextSequence, request: GenerationRequest, options: GenerationOptions, promptTokens: number): Promise<GenerationResult> {
+    async generateOn(sequence: LlamaContextSequence, request: GenerationRequest, options: GenerationOptions, prompt: PreparedPrompt): Promise<GenerationResult> {
       await sequence.clearHistory();
-      const prompt = promptOf(request);
       const grammar = await grammarOf(request);
       const penalised = request.presencePenalty !== undefined || request.frequencyPenalty !== undefined;
       const remaining = Math.max(1, Math.ceil(options.deadline - performance.now()));
@@ -73,7 +84,7 @@ export function createTextGenerator(llama: Llama, model: LlamaModel, contextSize
       const signal = AbortSignal.any([...(Number.isFinite(remaining) ? [AbortSignal.timeout(remaining)] : []), ...(options.signal ? [options.signal] : [])]);
       const stop = [...(request.stop ?? []), ...prompt.stop];
       const completion = new LlamaCompletion({ contextSequence: sequence });
-      const input = tokensOf(prompt.input);
+      const input = prompt.tokens;
       const answer: Token[] = [];
       try {
         const result = await completion.generateCompletionWithMeta(input, {
@@ -102,7 +113,7 @@ export function createTextGenerator(llama: Llama, model: LlamaModel, contextSize
         return {
           text: result.response,
           finishReason,
-          promptTokens,
+          promptTokens: prompt.count,
           completionTokens: answer.length,
           ...(scored ? { logprobs: await scoreAnswer(model, sequence, bos ? [model.tokens.bos!, ...input] : input, answer, request.logprobs!) } : {}),
         };
