@@ -77,7 +77,10 @@ describe("bench compare", () => {
       expect(arm.requests).toBe(result.data.examples);
       if (arm.kind === "frontier") {
         expect(arm.escalationRate).toBe(1);
-        expect(arm.frontierTokens.calls).toBe(result.data.examples);
+        // Every input went to the frontier: answered, or degraded by the time budget on a machine busy enough to
+        // slow the stand-ins (a suite run beside a soak degraded 16 of 40).
+        expect(arm.frontierTokens.calls + Math.round(arm.degradedRate * result.data.examples)).toBe(result.data.examples);
+        expect(arm.frontierTokens.calls).toBeGreaterThan(0);
         // The simulated frontier sleeps ≥ ~15 ms per call; the specialist alone does not wait for it.
         expect(arm.load.latencyMs.p50).toBeGreaterThan(specialist.load.latencyMs.p50);
       }
