@@ -12,6 +12,8 @@ import { metricValue, SURE } from "../helpers/server.js";
  * rejection, an unload, a hot add) is what the next process serves; and bad folders never stop a start.
  */
 const CLI = new URL("../../cli/main.ts", import.meta.url).pathname;
+/** Seven process starts: one worker each keeps them short. */
+const ONE_WORKER = { batching: { workers: 1 } };
 let dir: string;
 let running: ChildServer | undefined;
 
@@ -56,7 +58,7 @@ describe("bad folders, in a real process", () => {
     await unlink(join(await addVersion(repository, "1", { name: "no-tokenizer" }), "tokenizer.json"));
 
     for (const serveList of ["all", ["email-spam"]] as const) {
-      const server = await serve({ models: { repository, serve: serveList }, ledger: { path: join(dir, "isolation.sqlite") } });
+      const server = await serve({ models: { repository, serve: serveList, overrides: { "email-spam": ONE_WORKER } }, ledger: { path: join(dir, "isolation.sqlite") } });
       expect(await servedVersion(server)).toBe("1");
       expect((await fetch(`${server.origin}/readyz`)).status).toBe(200);
       const list = await models(server);
@@ -91,7 +93,7 @@ describe("decisions that survive a restart, in real processes", () => {
     await addVersion(repository, "1");
     await addVersion(repository, "2");
     config = {
-      models: { repository, serve: "all", watchIntervalMs: 200, overrides: { "email-spam": { gate: { golden } } } },
+      models: { repository, serve: "all", watchIntervalMs: 200, overrides: { "email-spam": { ...ONE_WORKER, gate: { golden } } } },
       ledger: { path: join(dir, "decisions.sqlite") },
     };
   });
