@@ -123,6 +123,13 @@ describe.runIf(browserAvailable)("operator console in Chromium", () => {
     await page.keyboard.press("u");
     await page.waitForFunction((n) => Number(document.querySelector("[data-testid=review-count]")?.textContent?.split(" ")[0]) === n, {}, queued.length - 2);
     expect((await getJson("/admin/reviews?status=open")).items.map((i: { id: number }) => i.id)).toContain(labelled[2]);
+
+    // Space on a focused button presses it, as anywhere else (regression: the page took Space for a shortcut).
+    const before = await reviewCount();
+    await page.focus("[data-testid=current-item] .actions button");
+    await page.keyboard.press("Space");
+    await page.waitForFunction((n) => Number(document.querySelector("[data-testid=review-count]")?.textContent?.split(" ")[0]) === n - 1, {}, before);
+    expect(await notice()).toContain("Labelled");
   });
 
   it("shows a stale item's refusal when another reviewer labelled it first, and keeps their label", async () => {

@@ -78,14 +78,14 @@ export function ReviewQueue({ api, me, models }: Props) {
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
       const target = event.target as HTMLElement;
-      if (event.ctrlKey || event.metaKey || event.altKey || event.key.length !== 1) {
-        if (event.key === "ArrowDown") setCursor((c) => Math.min(c + 1, items.length - 1));
-        else if (event.key === "ArrowUp") setCursor((c) => Math.max(c - 1, 0));
-        return;
-      }
       if (["INPUT", "SELECT", "TEXTAREA"].includes(target.tagName) || document.querySelector("dialog[open]")) return;
-      if (!admin) return setNotice({ kind: "error", text: `Tenant '${me.id}' has the user role: review items can be labelled with an admin key only.` });
+      if (event.ctrlKey || event.metaKey || event.altKey) return;
+      if (event.key === "ArrowDown") return setCursor((c) => Math.min(c + 1, items.length - 1));
+      if (event.key === "ArrowUp") return setCursor((c) => Math.max(c - 1, 0));
       const key = event.key.toLowerCase();
+      // Shortcuts are letters and digits: Space, Enter and Tab keep their meaning on buttons, links and checkboxes.
+      if (!/^[a-z0-9]$/.test(key)) return;
+      if (!admin) return setNotice({ kind: "error", text: `Tenant '${me.id}' has the user role: review items can be labelled with an admin key only.` });
       event.preventDefault();
       if (/^[1-9]$/.test(key)) {
         if (!current) return setNotice({ kind: "error", text: "The queue is empty: there is nothing to label." });
