@@ -7,12 +7,18 @@ export function usePoll<T>(load: () => Promise<T>, intervalMs: number, deps: unk
   const [error, setError] = useState<string | null>(null);
   const current = useRef(load);
   current.current = load;
+  const issued = useRef(0);
+  const applied = useRef(0);
   const reload = useCallback(async () => {
+    const id = ++issued.current;
+    // A slow answer must not overwrite a newer one (a poll sent before an action, answered after the action's
+    // reload, would show the item just labelled again).
+    const fresh = () => id > applied.current && ((applied.current = id), true);
     try {
-      setData(await current.current());
-      setError(null);
+      const value = await current.current();
+      if (fresh()) (setData(value), setError(null));
     } catch (e) {
-      setError(messageOf(e));
+      if (fresh()) setError(messageOf(e));
     }
   }, []);
   useEffect(() => {
