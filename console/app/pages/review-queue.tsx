@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from "preact/hooks";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { messageOf, type Api } from "../api.js";
 import { Notice, type NoticeState } from "../components/notice.js";
 import { percent, time } from "../format.js";
@@ -75,39 +75,43 @@ export function ReviewQueue({ api, me, models }: Props) {
       return next;
     });
 
-  useEffect(() => {
-    const onKey = (event: KeyboardEvent) => {
-      const target = event.target as HTMLElement;
-      if (["INPUT", "SELECT", "TEXTAREA"].includes(target.tagName) || document.querySelector("dialog[open]")) return;
-      if (event.ctrlKey || event.metaKey || event.altKey) return;
-      if (event.key === "ArrowDown") return setCursor((c) => Math.min(c + 1, items.length - 1));
-      if (event.key === "ArrowUp") return setCursor((c) => Math.max(c - 1, 0));
-      const key = event.key.toLowerCase();
-      // Shortcuts are letters and digits: Space, Enter and Tab keep their meaning on buttons, links and checkboxes.
-      if (!/^[a-z0-9]$/.test(key)) return;
-      if (!admin) return setNotice({ kind: "error", text: `Tenant '${me.id}' has the user role: review items can be labelled with an admin key only.` });
-      event.preventDefault();
-      if (/^[1-9]$/.test(key)) {
-        if (!current) return setNotice({ kind: "error", text: "The queue is empty: there is nothing to label." });
-        if (status !== "open") return setNotice({ kind: "error", text: "These items are resolved: press u to undo your last label, or show the open items." });
-        const value = labels[Number(key) - 1];
-        if (value === undefined) return setNotice({ kind: "error", text: `No label on key ${key}: model '${current.model}' has ${labels.map((l, i) => `${i + 1} ${l}`).join(", ")}.` });
-        return void label(current, value);
-      }
-      if (key === "s") {
-        if (!current) return;
-        setCursor((c) => Math.min(c + 1, items.length - 1));
-        return setNotice({ kind: "info", text: `Skipped #${current.id}.` });
-      }
-      if (key === "u") return void undoLast();
-      if (key === "j") return setCursor((c) => Math.min(c + 1, items.length - 1));
-      if (key === "k") return setCursor((c) => Math.max(c - 1, 0));
-      if (key === "x" && current) return toggle(current.id);
+  // The listener is bound once and reads the handler of the latest render. Re-bound in an effect, which runs after
+  // paint, a key pressed between the queue moving on and the next frame labelled the item shown before.
+  const onKey = useRef<(event: KeyboardEvent) => void>(() => undefined);
+  onKey.current = (event: KeyboardEvent) => {
+    const target = event.target as HTMLElement;
+    if (["INPUT", "SELECT", "TEXTAREA"].includes(target.tagName) || document.querySelector("dialog[open]")) return;
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.key === "ArrowDown") return setCursor((c) => Math.min(c + 1, items.length - 1));
+    if (event.key === "ArrowUp") return setCursor((c) => Math.max(c - 1, 0));
+    const key = event.key.toLowerCase();
+    // Shortcuts are letters and digits: Space, Enter and Tab keep their meaning on buttons, links and checkboxes.
+    if (!/^[a-z0-9]$/.test(key)) return;
+    if (!admin) return setNotice({ kind: "error", text: `Tenant '${me.id}' has the user role: review items can be labelled with an admin key only.` });
+    event.preventDefault();
+    if (/^[1-9]$/.test(key)) {
+      if (!current) return setNotice({ kind: "error", text: "The queue is empty: there is nothing to label." });
+      if (status !== "open") return setNotice({ kind: "error", text: "These items are resolved: press u to undo your last label, or show the open items." });
+      const value = labels[Number(key) - 1];
+      if (value === undefined) return setNotice({ kind: "error", text: `No label on key ${key}: model '${current.model}' has ${labels.map((l, i) => `${i + 1} ${l}`).join(", ")}.` });
+      return void label(current, value);
+    }
+    if (key === "s") {
+      if (!current) return;
+      setCursor((c) => Math.min(c + 1, items.length - 1));
+      return setNotice({ kind: "info", text: `Skipped #${current.id}.` });
+    }
+    if (key === "u") return void undoLast();
+    if (key === "j") return setCursor((c) => Math.min(c + 1, items.length - 1));
+    if (key === "k") return setCursor((c) => Math.max(c - 1, 0));
+    if (key === "x" && current) return toggle(current.id);
       setNotice({ kind: "error", text: `Key '${event.key}' does nothing here. ${HELP}` });
-    };
-    document.addEventListener("keydown", onKey);
-    return () => document.removeEventListener("keydown", onKey);
-  });
+  };
+  useEffect(() => {
+    const listener = (event: KeyboardEvent) => onKey.current(event);
+    document.addEventListener("keydown", listener);
+    return () => document.removeEventListener("keydown", listener);
+  }, []);
 
   const classifiers = models.filter((m) => m.task?.endsWith("classification"));
   const bulkLabels = [...new Set([...selected].map((id) => items.find((i) => i.id === id)?.model).flatMap((m) => (m ? (labelsOf.get(m) ?? []) : [])))];
