@@ -1,36 +1,35 @@
 #!/usr/bin/env node
 import { Command } from "commander";
 import { ServingError } from "../server/errors/registry.js";
-import { registerServe } from "../server/cli/serve-command.js";
-import { registerHashKey } from "../server/cli/hash-key-command.js";
-import { registerBatch } from "../server/cli/batch-command.js";
-import { registerInspect } from "../server/cli/inspect-command.js";
-import { registerTrain } from "../training/cli/train-command.js";
-import { registerEval } from "../training/cli/eval-command.js";
-import { registerReference } from "../training/cli/reference-command.js";
-import { registerCalibrateCache } from "../training/cli/calibrate-cache-command.js";
-import { registerCalibrateGeneration } from "../training/cli/calibrate-generation-command.js";
-import { registerExport } from "../training/cli/export-command.js";
-import { registerTrainGguf } from "../training/cli/train-gguf-command.js";
-import { registerBench } from "../bench/cli/bench-command.js";
+
+type Register = (program: Command) => void;
+/**
+ * Each command's module, loaded only when that command runs: `serve` then never imports the training, export and
+ * benchmark code (with their libraries), which cost seconds of start-up on a busy machine. Help loads them all.
+ */
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  serve: async () => (await import("../server/cli/serve-command.js")).registerServe,
+  batch: async () => (await import("../server/cli/batch-command.js")).registerBatch,
+  inspect: async () => (await import("../server/cli/inspect-command.js")).registerInspect,
+  train: async () => (await import("../training/cli/train-command.js")).registerTrain,
+  "train-gguf": async () => (await import("../training/cli/train-gguf-command.js")).registerTrainGguf,
+  eval: async () => (await import("../training/cli/eval-command.js")).registerEval,
+  reference: async () => (await import("../training/cli/reference-command.js")).registerReference,
+  "calibrate-cache": async () => (await import("../training/cli/calibrate-cache-command.js")).registerCalibrateCache,
+  "calibrate-generation": async () => (await import("../training/cli/calibrate-generation-command.js")).registerCalibrateGeneration,
+  export: async () => (await import("../training/cli/export-command.js")).registerExport,
+  bench: async () => (await import("../bench/cli/bench-command.js")).registerBench,
+  "hash-key": async () => (await import("../server/cli/hash-key-command.js")).registerHashKey,
+};
 
 const program = new Command()
   .name("specialist")
   .description("Self-hosted specialist models: serve, train, evaluate and benchmark them.")
   .showHelpAfterError();
 
-registerServe(program);
-registerBatch(program);
-registerInspect(program);
-registerTrain(program);
-registerTrainGguf(program);
-registerEval(program);
-registerReference(program);
-registerCalibrateCache(program);
-registerCalibrateGeneration(program);
-registerExport(program);
-registerBench(program);
-registerHashKey(program);
+const named = process.argv[2];
+const wanted = named !== undefined && Object.hasOwn(COMMANDS, named) ? [named] : Object.keys(COMMANDS);
+for (const register of await Promise.all(wanted.map((name) => COMMANDS[name]!()))) register(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof ServingError) {

@@ -9,6 +9,7 @@ import { registerFleetBench } from "./fleet-bench-command.js";
 import { registerFaults } from "./faults-command.js";
 import { registerFlywheel } from "./flywheel-command.js";
 import { registerFuzz } from "./fuzz-command.js";
+import { registerPeerBench } from "./peer-command.js";
 import { registerSoak } from "./soak-command.js";
 import { registerSemanticCacheBench } from "./semantic-cache-command.js";
 import { registerTokenizeBench } from "./tokenize-bench-command.js";
@@ -60,5 +61,6 @@ export function registerBench(program: Command): void {
   registerSoak(bench);
   registerSemanticCacheBench(bench);
   registerPrefixBench(bench);
+  registerPeerBench(bench);
   registerTokenizeBench(bench);
 }

@@ -1,4 +1,4 @@
-import { countTokens } from "gpt-tokenizer/encoding/o200k_base";
+import { countTokens } from "./token-count.js";
 import type { UsageSource } from "../state/spend-book.js";
 import type { ModelPrice } from "../config/escalation-schema.js";
 import { costUsd } from "./price-table.js";

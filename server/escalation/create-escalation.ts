@@ -7,31 +7,33 @@ import { EscalationService, type BatchedProvider } from "./escalation-service.js
 import type { EscalationLog } from "./escalation-types.js";
 import { priceBook } from "./price-table.js";
 import { createBatchProvider, createProvider } from "./providers/create-provider.js";
+import { loadTokenCounter } from "./token-count.js";
 import type { FrontierProvider } from "./providers/frontier-provider.js";
 
 /**
  * The escalation service over the configured providers. A provider whose model has no price stops start-up: its
  * budget could not be enforced.
  */
-export function createEscalation(
+export async function createEscalation(
   settings: EscalationSettings,
   state: ServingState,
   metrics: EscalationMetrics,
   options: { storeInputs: boolean; log: EscalationLog; env?: NodeJS.ProcessEnv; batch?: BatchSettings },
-): EscalationService {
+): Promise<EscalationService> {
   const prices = priceBook(settings.prices);
+  if (Object.keys(settings.providers).length > 0) await loadTokenCounter();
   const providers = new Map<string, { provider: FrontierProvider; settings: ProviderSettings }>();
   for (const [name, provider] of Object.entries(settings.providers)) {
     if (!prices.priceOf(provider.model)) {
       throw new ServingError("ERR_CONFIG_INVALID", `escalation.providers.${name}.model: no price for '${provider.model}' in the price table ${prices.version}; add it under escalation.prices so budgets can be enforced`);
     }
-    providers.set(name, { provider: createProvider(name, provider, options.env), settings: provider });
+    providers.set(name, { provider: await createProvider(name, provider, options.env), settings: provider });
   }
   const batchProviders = new Map<string, BatchedProvider>();
   const batch = options.batch;
   if (batch?.enabled && batch.frontierBatch) {
     for (const [name, provider] of Object.entries(settings.providers)) {
-      const batched = createBatchProvider(name, provider, { flushMs: batch.frontierBatchFlushMs, maxRequests: batch.frontierBatchMaxRequests, pollMs: batch.frontierBatchPollMs }, options.env);
+      const batched = await createBatchProvider(name, provider, { flushMs: batch.frontierBatchFlushMs, maxRequests: batch.frontierBatchMaxRequests, pollMs: batch.frontierBatchPollMs }, options.env);
       if (batched) batchProviders.set(name, { provider: batched, priceFactor: batch.frontierBatchPriceFactor });
       else options.log("warn", `batch.frontierBatch: provider '${name}' (${provider.kind}) has no Batch API here; the escalations of batch jobs call it one by one`);
     }

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { performance } from "node:perf_hooks";
-import { countTokens } from "gpt-tokenizer/encoding/o200k_base";
+import { countTokens } from "./token-count.js";
 import type { EscalationSettings, ProviderSettings } from "../config/escalation-schema.js";
 import type { Tenant } from "../auth/tenants.js";
 import type { LedgerStore } from "../ledger/ledger-store.js";

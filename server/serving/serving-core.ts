@@ -65,7 +65,7 @@ export async function createServingCore(config: Readonly<ServerConfig>, metrics:
       });
     }
     const escalationMetrics = new EscalationMetrics(metrics.registry);
-    const escalation = createEscalation(config.escalation, state, escalationMetrics, { storeInputs: config.ledger.storeInputs, log, batch: config.batch });
+    const escalation = await createEscalation(config.escalation, state, escalationMetrics, { storeInputs: config.ledger.storeInputs, log, batch: config.batch });
     const prompts = new FrontierPromptCache();
     for (const model of registry.list()) if (model.status === "ready") await prompts.get(model.backend);
     const shadow = new ShadowSampler(escalation, config.escalation.shadowDeadlineMs);

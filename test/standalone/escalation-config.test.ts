@@ -46,8 +46,8 @@ describe("escalation and auth configuration", () => {
     expect(config.ledger).toEqual({ path: "data/ledger.sqlite", storeInputs: false });
   });
 
-  it("needs the provider's API key in its environment variable", () => {
-    expect(() => createProvider("p", loadConfig({ env: noEnv, overrides: { escalation: { providers: { p: provider } } } }).escalation.providers.p!, {})).toThrow(/KEY is not set/);
+  it("needs the provider's API key in its environment variable", async () => {
+    await expect(createProvider("p", loadConfig({ env: noEnv, overrides: { escalation: { providers: { p: provider } } } }).escalation.providers.p!, {})).rejects.toThrow(/KEY is not set/);
   });
 
   it("prices models from a dated table that the configuration can extend", () => {

@@ -1,8 +1,9 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { countTokens } from "gpt-tokenizer/encoding/o200k_base";
 import { callCost, tokenCount } from "../../server/escalation/call-cost.js";
+import { loadTokenCounter } from "../../server/escalation/token-count.js";
 import { describeAnswer, fromSdkError, redact, ResponseTooLargeError } from "../../server/escalation/frontier-error.js";
 import { boundedFetch } from "../../server/escalation/providers/bounded-fetch.js";
 
@@ -10,6 +11,8 @@ const price = { inputUsdPerMTok: 1, outputUsdPerMTok: 10 };
 const WORST = 0.5;
 
 describe("the cost of a call", () => {
+  beforeAll(loadTokenCounter);
+
   it("uses the provider's counts when it gave both", () => {
     expect(callCost(price, { inputTokens: 100, outputTokens: 10 }, { inputTokens: 999, outputText: "x" }, WORST)).toEqual({
       costUsd: (100 * 1 + 10 * 10) / 1e6,

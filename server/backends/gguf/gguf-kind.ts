@@ -1,5 +1,4 @@
 import type { BackendKind } from "../backend-kind.js";
-import { createGgufBackend } from "./gguf-backend.js";
 import { GgufSettings } from "./gguf-settings.js";
 
 /** GGUF models on llama.cpp: classification from label probabilities, and OpenAI-compatible generation. */
@@ -7,7 +6,8 @@ export const GGUF_BACKEND: BackendKind<typeof GgufSettings> = {
   format: "gguf",
   settings: GgufSettings,
   defaultArtifact: "model.gguf",
-  create: createGgufBackend,
+  // Loaded when a model of this format is: a server without one never imports its runtime (start-up time).
+  create: async (context) => (await import("./gguf-backend.js")).createGgufBackend(context),
   check(manifest, settings, issue) {
     for (const label of Object.keys(settings.labelTexts ?? {})) {
       if (!manifest.labels.includes(label)) issue(["gguf", "labelTexts", label], `not one of the labels (${manifest.labels.join(", ")})`);

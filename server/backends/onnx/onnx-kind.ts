@@ -1,5 +1,4 @@
 import type { BackendKind } from "../backend-kind.js";
-import { createOnnxBackend } from "./onnx-backend.js";
 import { OnnxSettings } from "./onnx-settings.js";
 
 /** Text classifiers on ONNX Runtime: a dynamic batcher feeding a pool of worker threads. */
@@ -8,5 +7,6 @@ export const ONNX_BACKEND: BackendKind<typeof OnnxSettings> = {
   settings: OnnxSettings,
   defaultArtifact: "model.onnx",
   legacyKeys: ["outputName"],
-  create: createOnnxBackend,
+  // Loaded when a model of this format is: a server without one never imports its runtime (start-up time).
+  create: async (context) => (await import("./onnx-backend.js")).createOnnxBackend(context),
 };

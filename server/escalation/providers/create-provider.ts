@@ -1,19 +1,23 @@
 import type { ProviderSettings } from "../../config/escalation-schema.js";
 import { ServingError } from "../../errors/registry.js";
-import { createAnthropicProvider } from "./anthropic-provider.js";
 import type { FrontierProvider } from "./frontier-provider.js";
-import { createOpenAiBatchProvider, type BatchingProvider, type FrontierBatchSettings } from "./openai-batch-provider.js";
-import { createOpenAiProvider } from "./openai-provider.js";
+import type { BatchingProvider, FrontierBatchSettings } from "./openai-batch-provider.js";
 
-/** Providers by wire format: a new one is a file beside these and one line here. */
-const PROVIDERS: Record<ProviderSettings["kind"], (name: string, settings: ProviderSettings, apiKey: string) => FrontierProvider> = {
-  openai: createOpenAiProvider,
-  anthropic: createAnthropicProvider,
+type Factory = (name: string, settings: ProviderSettings, apiKey: string) => FrontierProvider;
+type BatchFactory = (name: string, settings: ProviderSettings, apiKey: string, batch: FrontierBatchSettings) => BatchingProvider;
+
+/**
+ * Providers by wire format: a new one is a file beside these and one line here. Each SDK is imported when a
+ * provider of its kind is configured, so a server that escalates nowhere never loads one (start-up time).
+ */
+const PROVIDERS: Record<ProviderSettings["kind"], () => Promise<Factory>> = {
+  openai: async () => (await import("./openai-provider.js")).createOpenAiProvider,
+  anthropic: async () => (await import("./anthropic-provider.js")).createAnthropicProvider,
 };
 
 /** Providers with a Batch API the escalations of batch jobs can go through (`batch.frontierBatch`). */
-const BATCH_PROVIDERS: Partial<Record<ProviderSettings["kind"], (name: string, settings: ProviderSettings, apiKey: string, batch: FrontierBatchSettings) => BatchingProvider>> = {
-  openai: createOpenAiBatchProvider,
+const BATCH_PROVIDERS: Partial<Record<ProviderSettings["kind"], () => Promise<BatchFactory>>> = {
+  openai: async () => (await import("./openai-batch-provider.js")).createOpenAiBatchProvider,
 };
 
 function apiKeyOf(name: string, settings: ProviderSettings, env: NodeJS.ProcessEnv): string {
@@ -24,11 +28,15 @@ function apiKeyOf(name: string, settings: ProviderSettings, env: NodeJS.ProcessE
   return apiKey;
 }
 
-export function createProvider(name: string, settings: ProviderSettings, env: NodeJS.ProcessEnv = process.env): FrontierProvider {
-  return PROVIDERS[settings.kind](name, settings, apiKeyOf(name, settings, env));
+export async function createProvider(name: string, settings: ProviderSettings, env: NodeJS.ProcessEnv = process.env): Promise<FrontierProvider> {
+  const apiKey = apiKeyOf(name, settings, env);
+  return (await PROVIDERS[settings.kind]())(name, settings, apiKey);
 }
 
 /** The provider's Batch API, or undefined when its kind has none. */
-export function createBatchProvider(name: string, settings: ProviderSettings, batch: FrontierBatchSettings, env: NodeJS.ProcessEnv = process.env): BatchingProvider | undefined {
-  return BATCH_PROVIDERS[settings.kind]?.(name, settings, apiKeyOf(name, settings, env), batch);
+export async function createBatchProvider(name: string, settings: ProviderSettings, batch: FrontierBatchSettings, env: NodeJS.ProcessEnv = process.env): Promise<BatchingProvider | undefined> {
+  const factory = BATCH_PROVIDERS[settings.kind];
+  if (!factory) return undefined;
+  const apiKey = apiKeyOf(name, settings, env);
+  return (await factory())(name, settings, apiKey, batch);
 }
