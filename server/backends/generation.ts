@@ -35,6 +35,8 @@ export interface GenerationResult {
   finishReason: "stop" | "length" | "cancelled";
   promptTokens: number;
   completionTokens: number;
+  /** Of the prompt's tokens, those already in the sequence's KV cache from an earlier request (gguf.reusePrefix). */
+  cachedPromptTokens?: number;
   /** With `logprobs` asked for: the answer's tokens, scored. */
   logprobs?: TokenLogprob[];
 }

@@ -1,15 +1,11 @@
 import { Gauge, type Registry } from "prom-client";
+import type { ServerConfig } from "../config/schema.js";
 import type { ModelManifest } from "../models/manifest.js";
 import { DriftMonitor } from "./drift-monitor.js";
 import { readDriftReference } from "./drift-reference.js";
 import { histogramShares, labelShares, psi, type AnswerCounts, type DriftReference } from "./drift-statistics.js";
 
-export interface DriftSettings {
-  windowMinutes: number;
-  bucketSeconds: number;
-  keepHours: number;
-  minAnswers: number;
-}
+export type DriftSettings = ServerConfig["metrics"]["drift"];
 
 /** A served model as drift needs it: its folder (for the reference) and manifest. */
 export interface DriftSubject {
@@ -54,7 +50,7 @@ export class DriftWatch {
       async collect() {
         this.reset();
         for (const subject of subjects()) {
-          const { psi: scores } = await watch.report(subject);
+          const scores = (await watch.scores(subject)).psi;
           if (scores.labels !== null) this.set({ model: subject.manifest.name, signal: "labels" }, scores.labels);
           if (scores.confidence !== null) this.set({ model: subject.manifest.name, signal: "confidence" }, scores.confidence);
         }
@@ -72,27 +68,39 @@ export class DriftWatch {
     return found;
   }
 
-  async report(subject: DriftSubject, windowMinutes = this.settings.windowMinutes): Promise<DriftReport> {
+  /** The window's counts and both scores, without the timeline (what a metrics scrape needs). */
+  async scores(subject: DriftSubject, windowMinutes = this.settings.windowMinutes) {
     const { manifest } = subject;
-    const windowMs = windowMinutes * 60_000;
-    const live = this.monitor.window(manifest.name, windowMs);
+    const live = this.monitor.window(manifest.name, windowMinutes * 60_000);
     const reference = (await this.reference(subject)) ?? null;
     const enough = live.count >= this.settings.minAnswers;
-    const liveLabels = labelShares(live, manifest.labels);
-    const liveHistogram = histogramShares(live);
+    const labelsNow = labelShares(live, manifest.labels);
+    const histogramNow = histogramShares(live);
+    return {
+      live,
+      reference,
+      labelShares: labelsNow,
+      confidenceHistogram: histogramNow,
+      psi: {
+        labels: enough && reference ? psi(manifest.labels.map((l) => reference.labelShares[l] ?? 0), manifest.labels.map((l) => labelsNow[l]!)) : null,
+        confidence: enough && reference?.confidenceHistogram ? psi(reference.confidenceHistogram, histogramNow) : null,
+      },
+    };
+  }
+
+  async report(subject: DriftSubject, windowMinutes = this.settings.windowMinutes): Promise<DriftReport> {
+    const { manifest } = subject;
+    const scored = await this.scores(subject, windowMinutes);
     return {
       model: manifest.name,
       version: manifest.version,
       windowMinutes,
-      answers: live.count,
+      answers: scored.live.count,
       minAnswers: this.settings.minAnswers,
-      reference,
-      live: { labelShares: liveLabels, confidenceHistogram: liveHistogram, escalationRate: rate(live) },
-      psi: {
-        labels: enough && reference ? psi(manifest.labels.map((l) => reference.labelShares[l] ?? 0), manifest.labels.map((l) => liveLabels[l]!)) : null,
-        confidence: enough && reference?.confidenceHistogram ? psi(reference.confidenceHistogram, liveHistogram) : null,
-      },
-      timeline: this.monitor.timeline(manifest.name, windowMs).map((b) => ({
+      reference: scored.reference,
+      live: { labelShares: scored.labelShares, confidenceHistogram: scored.confidenceHistogram, escalationRate: rate(scored.live) },
+      psi: scored.psi,
+      timeline: this.monitor.timeline(manifest.name, windowMinutes * 60_000).map((b) => ({
         start: new Date(b.start).toISOString(),
         answers: b.counts.count,
         escalationRate: rate(b.counts),

@@ -77,7 +77,12 @@ export const ChatCompletionBody = z
   })
   .strict();
 
-const Usage = z.object({ prompt_tokens: z.number(), completion_tokens: z.number(), total_tokens: z.number() });
+const Usage = z.object({
+  prompt_tokens: z.number(),
+  completion_tokens: z.number(),
+  total_tokens: z.number(),
+  prompt_tokens_details: z.object({ cached_tokens: z.number().describe("Prompt tokens read from the model's KV cache (a prefix an earlier request evaluated), not evaluated again.") }).optional(),
+});
 const FinishReason = z.enum(["stop", "length"]);
 /** Not OpenAI's: who answered, and the escalation when the specialist's JSON failed its schema or its confidence was low. */
 const Provenance = {

@@ -132,16 +132,23 @@ export class Generation<Chat extends boolean> {
     return this.requests.flatMap((request) => Array.from({ length: this.n }, () => request));
   }
 
-  /** OpenAI counts a prompt once however many choices it has; completions add up. */
+  /**
+   * OpenAI counts a prompt once however many choices it has; completions add up. `cached_tokens`, as OpenAI and
+   * llama-server report it: the prompt tokens the specialist read from its KV cache instead of evaluating.
+   */
   private usage(made: Made[]) {
     let prompt = 0;
     let completion = 0;
+    let cached: number | undefined;
     made.forEach(({ result, frontier }, index) => {
       const [input, output] = frontier?.usage ? [frontier.usage.inputTokens, frontier.usage.outputTokens] : [result.promptTokens, result.completionTokens];
-      if (index % this.n === 0) prompt += input;
+      if (index % this.n === 0) {
+        prompt += input;
+        if (!frontier?.usage && result.cachedPromptTokens !== undefined) cached = (cached ?? 0) + result.cachedPromptTokens;
+      }
       completion += output;
     });
-    return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+    return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, ...(cached === undefined ? {} : { prompt_tokens_details: { cached_tokens: cached } }) };
   }
 
   /** The specialist's calibrated confidence in its answer, when the model scores answers. */

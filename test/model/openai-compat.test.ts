@@ -29,6 +29,23 @@ describe("OpenAI-compatible generation", () => {
     expect((r as unknown as { version: string }).version).toBe("1");
   });
 
+  it("keeps a shared prompt prefix in the KV cache, reports it as cached tokens, and answers as without it", async () => {
+    const system = "You sort the mail of a small company. Answer ham for business mail and spam for unsolicited bulk mail, one word.";
+    const chat = (user: string, system?: string) =>
+      client.chat.completions.create({ model: MODEL, messages: [...(system ? [{ role: "system" as const, content: system }] : []), { role: "user", content: user }], max_tokens: 6, temperature: 0 });
+    await chat("Email: the quarterly report is attached.", system);
+    // Sequential requests get the sequence the last one freed: this one begins with the same system prompt.
+    const reused = await chat("Email: win a free cruise today!", system);
+    const cached = (reused.usage as { prompt_tokens_details?: { cached_tokens: number } }).prompt_tokens_details?.cached_tokens;
+    expect(cached).toBeGreaterThan(20);
+    expect(cached).toBeLessThan(reused.usage!.prompt_tokens);
+    // A prompt that differs from its second token on: nearly nothing is reused, and the answer is the same.
+    await chat("Something else entirely.");
+    const fresh = await chat("Email: win a free cruise today!", system);
+    expect((fresh.usage as { prompt_tokens_details?: { cached_tokens: number } }).prompt_tokens_details?.cached_tokens).toBeLessThanOrEqual(2);
+    expect(fresh.choices[0]!.message.content).toBe(reused.choices[0]!.message.content);
+  });
+
   it("answers a text completion, stopping at max_tokens", async () => {
     const r = await client.completions.create({ model: MODEL, prompt: "Email:\nHello there\nLabel:", max_tokens: 4, temperature: 0 });
     expect(r.object).toBe("text_completion");

@@ -165,7 +165,7 @@ export async function createGgufBackend(context: BackendContext): Promise<GgufBa
       }
     };
 
-    const generator = createTextGenerator(runtime.llama, model, contextSize, settings.chatTemplate);
+    const generator = createTextGenerator(runtime.llama, model, contextSize, { ...(settings.chatTemplate ? { chatTemplate: settings.chatTemplate } : {}), reusePrefix: settings.reusePrefix });
     const generateOne = async (job: GenerateJob): Promise<GenerationResult> => {
       const sequence = free.pop();
       if (!sequence) throw new ServingError("ERR_INTERNAL", `${manifest.name}: no free sequence although the batcher allows one`);

@@ -13,8 +13,9 @@ export const GgufSettings = z
      */
     contextSize: z.number().int().min(32).max(131_072).optional(),
     /**
-     * Keep what a sequence already evaluated when the next classification starts the same way (the prompt's fixed
-     * instructions): only the input and what follows it are evaluated. Off: every classification starts from empty.
+     * Keep what a sequence already evaluated when the next request starts the same way (a classify prompt's fixed
+     * instructions, a chat's system prompt or earlier turns): only the rest is evaluated, as llama-server's
+     * cache_prompt does. Off: every classification and generation starts from an empty sequence.
      */
     reusePrefix: z.boolean().default(true),
     /** A Jinja chat template for a model whose GGUF has none (or to replace it); chat messages are rendered with it. */

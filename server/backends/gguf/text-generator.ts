@@ -26,7 +26,8 @@ export interface PreparedPrompt {
  * Generation on one sequence of a GGUF model's context, with grammars for JSON-schema output kept per schema. Chat
  * messages go through the model's chat template when it has one (`chatTemplate`: a template for one that has not).
  */
-export function createTextGenerator(llama: Llama, model: LlamaModel, contextSize: number, chatTemplate?: string) {
+export function createTextGenerator(llama: Llama, model: LlamaModel, contextSize: number, options: { chatTemplate?: string; reusePrefix: boolean }) {
+  const { chatTemplate, reusePrefix } = options;
   const templated = chatPrompter(model, chatTemplate);
   const grammars = new Map<string, Promise<LlamaGrammar>>();
   const grammarFor = (schema: Record<string, unknown>) => {
@@ -76,7 +77,14 @@ export function createTextGenerator(llama: Llama, model: LlamaModel, contextSize
     },
 
     async generateOn(sequence: LlamaContextSequence, request: GenerationRequest, options: GenerationOptions, prompt: PreparedPrompt): Promise<GenerationResult> {
-      await sequence.clearHistory();
+      // With reusePrefix, what the sequence holds that begins this prompt (a system prompt, the conversation so far)
+      // stays in its KV cache: llama.cpp's completion erases only from the first token that differs, as
+      // llama-server's cache_prompt does. Off, every generation evaluates its whole prompt.
+      if (!reusePrefix) await sequence.clearHistory();
+      const input = prompt.tokens;
+      const read = bos ? [model.tokens.bos!, ...input] : input;
+      // The completion always evaluates the prompt's last token again (its next-token distribution starts the answer).
+      const cachedPromptTokens = Math.min(sequence.compareContextTokens(read).firstDifferentIndex, read.length - 1);
       const grammar = await grammarOf(request);
       const penalised = request.presencePenalty !== undefined || request.frequencyPenalty !== undefined;
       const remaining = Math.max(1, Math.ceil(options.deadline - performance.now()));
@@ -84,7 +92,6 @@ export function createTextGenerator(llama: Llama, model: LlamaModel, contextSize
       const signal = AbortSignal.any([...(Number.isFinite(remaining) ? [AbortSignal.timeout(remaining)] : []), ...(options.signal ? [options.signal] : [])]);
       const stop = [...(request.stop ?? []), ...prompt.stop];
       const completion = new LlamaCompletion({ contextSequence: sequence });
-      const input = prompt.tokens;
       const answer: Token[] = [];
       try {
         const result = await completion.generateCompletionWithMeta(input, {
@@ -115,7 +122,8 @@ export function createTextGenerator(llama: Llama, model: LlamaModel, contextSize
           finishReason,
           promptTokens: prompt.count,
           completionTokens: answer.length,
-          ...(scored ? { logprobs: await scoreAnswer(model, sequence, bos ? [model.tokens.bos!, ...input] : input, answer, request.logprobs!) } : {}),
+          cachedPromptTokens,
+          ...(scored ? { logprobs: await scoreAnswer(model, sequence, read, answer, request.logprobs!) } : {}),
         };
       } finally {
         completion.dispose({ disposeSequence: false });
