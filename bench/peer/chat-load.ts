@@ -7,7 +7,10 @@ export interface ChatLoadResult {
   stream: boolean;
   requests: number;
   errors: number;
+  /** The first failure's status and text, to tell a server's refusals from the load's faults. */
+  firstError?: string;
   seconds: number;
+  /** Answered requests per second (failures not counted: a fast 500 must not raise a server's figure). */
   throughput: number;
   /** Completion tokens per second, as each server's `usage` (or its streamed chunks) counts them. */
   tokensPerSecond: number;
@@ -20,23 +23,25 @@ interface Answer {
   ok: boolean;
   tokens: number;
   firstTokenAt?: number;
+  error?: string;
 }
 
 async function plainAnswer(pool: Pool, path: string, body: string): Promise<Answer> {
   const response = await pool.request({ method: "POST", path, headers: { "content-type": "application/json" }, body });
   const text = await response.body.text();
-  if (response.statusCode !== 200) return { ok: false, tokens: 0 };
+  if (response.statusCode !== 200) return { ok: false, tokens: 0, error: `HTTP ${response.statusCode}: ${text.slice(0, 300)}` };
   return { ok: true, tokens: (JSON.parse(text) as { usage?: { completion_tokens?: number } }).usage?.completion_tokens ?? 0 };
 }
 
 /** Reads a server-sent event stream: the time of the first chunk carrying text, and the chunks with text (tokens). */
 async function streamedAnswer(pool: Pool, path: string, body: string): Promise<Answer> {
   const response = await pool.request({ method: "POST", path, headers: { "content-type": "application/json" }, body });
-  if (response.statusCode !== 200) return (await response.body.dump(), { ok: false, tokens: 0 });
+  if (response.statusCode !== 200) return { ok: false, tokens: 0, error: `HTTP ${response.statusCode}: ${(await response.body.text()).slice(0, 300)}` };
   let pending = "";
   let tokens = 0;
   let firstTokenAt: number | undefined;
   let done = false;
+  let last = "";
   for await (const chunk of response.body) {
     pending += (chunk as Buffer).toString();
     let end: number;
@@ -45,6 +50,7 @@ async function streamedAnswer(pool: Pool, path: string, body: string): Promise<A
       pending = pending.slice(end + 2);
       if (!event.startsWith("data:")) continue;
       const data = event.slice(5).trim();
+      last = data;
       if (data === "[DONE]") {
         done = true;
         continue;
@@ -56,7 +62,7 @@ async function streamedAnswer(pool: Pool, path: string, body: string): Promise<A
       }
     }
   }
-  return { ok: done, tokens, ...(firstTokenAt === undefined ? {} : { firstTokenAt }) };
+  return { ok: done, tokens, ...(firstTokenAt === undefined ? {} : { firstTokenAt }), ...(done ? {} : { error: `stream ended without [DONE] after: ${last.slice(0, 300)}` }) };
 }
 
 /**
@@ -69,6 +75,7 @@ export async function chatLoop(origin: string, bodies: string[], clients: number
   const firstToken = histogram();
   let requests = 0;
   let errors = 0;
+  let firstError: string | undefined;
   let tokens = 0;
   let next = 0;
   const warmupEnd = performance.now() + warmupSeconds * 1000;
@@ -78,12 +85,12 @@ export async function chatLoop(origin: string, bodies: string[], clients: number
     while (performance.now() < end) {
       const body = bodies[next++ % bodies.length]!;
       const t0 = performance.now();
-      const answer = await (stream ? streamedAnswer : plainAnswer)(pool, "/v1/chat/completions", body).catch((): Answer => ({ ok: false, tokens: 0 }));
+      const answer = await (stream ? streamedAnswer : plainAnswer)(pool, "/v1/chat/completions", body).catch((error: Error): Answer => ({ ok: false, tokens: 0, error: error.message }));
       const t1 = performance.now();
       if (t0 < warmupEnd) continue;
       measuredStart ||= t0;
       requests++;
-      if (!answer.ok) errors++;
+      if (!answer.ok) (errors++, (firstError ??= answer.error));
       tokens += answer.tokens;
       latency.recordValue(Math.max(1, Math.round((t1 - t0) * 1000)));
       if (answer.firstTokenAt !== undefined) firstToken.recordValue(Math.max(1, Math.round((answer.firstTokenAt - t0) * 1000)));
@@ -98,8 +105,9 @@ export async function chatLoop(origin: string, bodies: string[], clients: number
     stream,
     requests,
     errors,
+    ...(firstError === undefined ? {} : { firstError }),
     seconds: elapsed,
-    throughput: requests / elapsed,
+    throughput: (requests - errors) / elapsed,
     tokensPerSecond: tokens / elapsed,
     latencyMs: percentiles(latency),
     ...(stream ? { firstTokenMs: percentiles(firstToken) } : {}),

@@ -43,6 +43,8 @@ describe("bench peer's chat load", () => {
     expect(result.requests).toBeGreaterThan(5);
     expect(result.errors).toBeGreaterThan(0);
     expect(result.tokensPerSecond * result.seconds).toBeCloseTo((result.requests - result.errors) * 3, 0);
+    expect(result.throughput * result.seconds).toBeCloseTo(result.requests - result.errors, 0);
+    expect(result.firstError).toBe("HTTP 500: {}");
     expect(result.firstTokenMs).toBeUndefined();
   });
 
