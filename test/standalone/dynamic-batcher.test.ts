@@ -27,12 +27,11 @@ describe("DynamicBatcher", () => {
   it("sends a batch as soon as it is full, without waiting for the delay", async () => {
     const backend = controlledBackend();
     const batcher = new DynamicBatcher(settings, backend.run);
-    const started = performance.now();
     const result = batcher.submit(["a", "b", "c", "d"], { deadline: far() });
-    await sleep(0);
+    // Sent within submit itself, before any timer could fire: no wall-clock bound (40 ms stood here), which a loaded
+    // machine can exceed without the batcher waiting at all.
     expect(backend.calls).toHaveLength(1);
     expect(backend.calls[0]!.inputs).toEqual(["a", "b", "c", "d"]);
-    expect(backend.calls[0]!.at - started).toBeLessThan(40);
     backend.finish(backend.calls[0]!);
     expect((await result).outputs).toEqual(["A", "B", "C", "D"]);
   });
