@@ -4,6 +4,9 @@ import { access, constants } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
 import { freePort } from "../fleet/state-servers.js";
 
+/** A server not ready by then is reported, not waited for (both start within 3 s here, the 120M model included). */
+export const READY_WITHIN_MS = 180_000;
+
 export interface PeerSettings {
   /** The llama-server binary (or its wrapper script). */
   binary: string;
@@ -59,6 +62,10 @@ export async function startPeer(settings: PeerSettings): Promise<PeerProcess> {
     for (;;) {
       const ok = await fetch(`${origin}/health`).then((r) => r.ok, () => false);
       if (ok) return performance.now() - started;
+      if (performance.now() - started > READY_WITHIN_MS) {
+        child.kill("SIGKILL");
+        throw new Error(`llama-server was not healthy within ${READY_WITHIN_MS / 1000} s:\n${output.slice(-2000)}`);
+      }
       await new Promise((r) => setTimeout(r, 5));
     }
   })();

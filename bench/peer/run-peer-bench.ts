@@ -7,7 +7,7 @@ import { measuredServerConfig } from "../load/measured-server-config.js";
 import { median } from "../load/median.js";
 import { processRssMib } from "../load/process-rss.js";
 import { chatLoop, type ChatLoadResult } from "./chat-load.js";
-import { startPeer, type PeerSettings } from "./llama-server-process.js";
+import { READY_WITHIN_MS, startPeer, type PeerSettings } from "./llama-server-process.js";
 
 export interface PeerBenchOptions {
   /** The CLI that serves our side (dist/cli/main.js). */
@@ -43,12 +43,18 @@ interface Running {
 const GENERIC_CHAT_TEMPLATE = "{% for m in messages %}{{ m.role | capitalize }}: {{ m.content }}\n{% endfor %}Assistant:";
 const CHAT_STOP = ["\nUser:", "\nSystem:"];
 
+
 async function startOurs(options: PeerBenchOptions, config: string): Promise<Running> {
   const started = performance.now();
   const child: ChildServer = await startChild([options.cli, "serve", "--port", "0", "--config", config], /listening on http:\/\/127\.0\.0\.1:(\d+)/, { SPECIALIST_SERVER__LOG_LEVEL: "info" });
+  const giveUp = started + READY_WITHIN_MS;
   for (;;) {
     if ((await fetch(`${child.origin}/readyz`).then((r) => r.status, () => 0)) === 200) break;
     if (child.process.exitCode !== null) throw new Error(`our server stopped before it was ready:\n${child.output()}`);
+    if (performance.now() > giveUp) {
+      await child.stop();
+      throw new Error(`our server was not ready within ${READY_WITHIN_MS / 1000} s:\n${child.output().slice(-2000)}`);
+    }
     await new Promise((r) => setTimeout(r, 5));
   }
   return { origin: child.origin, pid: child.process.pid!, readyMs: performance.now() - started, stop: child.stop };
