@@ -1,6 +1,8 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { parseClassifyPrompt } from "../../server/backends/gguf/classify-prompt.js";
+import { GENERIC_CHAT_STOP } from "../../server/backends/gguf/chat-prompt.js";
 import { startChild, type ChildServer } from "../load/child-server.js";
 import { closedLoop } from "../load/load-generator.js";
 import { measuredServerConfig } from "../load/measured-server-config.js";
@@ -41,8 +43,6 @@ interface Running {
 
 /** The chat template that renders what our server renders for a model without one (genericChatPrompt). */
 const GENERIC_CHAT_TEMPLATE = "{% for m in messages %}{{ m.role | capitalize }}: {{ m.content }}\n{% endfor %}Assistant:";
-const CHAT_STOP = ["\nUser:", "\nSystem:"];
-
 
 async function startOurs(options: PeerBenchOptions, config: string): Promise<Running> {
   const started = performance.now();
@@ -101,9 +101,10 @@ export async function runPeerBench(options: PeerBenchOptions) {
   }
   options.log(`cold start to ready, ms: ours ${cold.ours.map((v) => v.toFixed(0)).join(", ")}; llama-server ${cold.peer.map((v) => v.toFixed(0)).join(", ")}`);
 
-  const [prefix, suffix] = (await readFile(join(options.modelDir, "prompts", "classify.txt"), "utf8")).replace(/\r?\n$/, "").split("{{input}}") as [string, string];
+  const promptFile = join(options.modelDir, "prompts", "classify.txt");
+  const { prefix, suffix } = parseClassifyPrompt(await readFile(promptFile, "utf8"), promptFile);
   const chatBody = (text: string, stream: boolean) =>
-    JSON.stringify({ model: options.model, messages: [{ role: "user", content: `Is this email spam or ham?\n${text}` }], max_tokens: options.maxTokens, temperature: 0, stop: CHAT_STOP, stream });
+    JSON.stringify({ model: options.model, messages: [{ role: "user", content: `Is this email spam or ham?\n${text}` }], max_tokens: options.maxTokens, temperature: 0, stop: GENERIC_CHAT_STOP, stream });
   const classifyBodies: Record<Side, string[]> = {
     ours: options.texts.map((input) => JSON.stringify({ model: options.model, input })),
     peer: options.texts.map((input) => JSON.stringify({ prompt: `${prefix}${input}${suffix}`, n_predict: 1, n_probs: options.labels.length, temperature: 0, cache_prompt: true })),

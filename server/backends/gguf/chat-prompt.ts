@@ -4,6 +4,9 @@ import type { GenerationRequest } from "../generation.js";
 type Messages = NonNullable<GenerationRequest["messages"]>;
 const ROLE = { system: "System", user: "User", assistant: "Assistant" } as const;
 
+/** What ends a reply in the generic prompt: the model starting the next turn. */
+export const GENERIC_CHAT_STOP = ["\nUser:", "\nSystem:"];
+
 /** Chat messages as one prompt, for models without a chat template of their own; the reply follows "Assistant:". */
 export function genericChatPrompt(messages: Messages): string {
   return messages.map((m) => `${ROLE[m.role]}: ${m.content}\n`).join("") + "Assistant:";

@@ -2,7 +2,7 @@ import { LlamaCompletion, LlamaVocabularyType, type Llama, type LlamaContextSequ
 import { ServingError } from "../../errors/registry.js";
 import type { GenerationOptions, GenerationRequest, GenerationResult } from "../generation.js";
 import { scoreAnswer } from "./answer-scorer.js";
-import { chatPrompter, genericChatPrompt } from "./chat-prompt.js";
+import { chatPrompter, GENERIC_CHAT_STOP, genericChatPrompt } from "./chat-prompt.js";
 
 /** Whether llama.cpp's completion puts a BOS token before the prompt (node-llama-cpp's rule, by vocabulary type). */
 function prependsBos(model: LlamaModel): boolean {
@@ -55,7 +55,7 @@ export function createTextGenerator(llama: Llama, model: LlamaModel, contextSize
       const chat = templated(request.messages);
       return { input: chat.tokens, stop: chat.stop };
     }
-    return { input: genericChatPrompt(request.messages), stop: ["\nUser:", "\nSystem:"] };
+    return { input: genericChatPrompt(request.messages), stop: GENERIC_CHAT_STOP };
   };
   const bos = prependsBos(model);
   /** The prompt's tokens as llama.cpp's completion reads a string, without the BOS it adds itself. */
