@@ -40,12 +40,11 @@ describe("GGUF classification through /v1/classify", () => {
     }
   });
 
-  it("reads label probabilities from llama.cpp that sum to at most 1 over the label set", async () => {
+  it("reads label probabilities from llama.cpp normalised over the labels' first tokens", async () => {
     const backend = server.context.registry.get(MODEL) as GgufBackend;
     for (const text of [SURE, "Meeting notes attached.", "x"]) {
       const total = (await backend.labelLogProbabilities(text)).reduce((sum, lp) => sum + Math.exp(lp), 0);
-      expect(total).toBeLessThanOrEqual(1 + 1e-6);
-      expect(total).toBeGreaterThan(0.5); // the model puts its mass on the labels after the prompt
+      expect(total).toBeCloseTo(1, 5); // one token per label: the labels hold all the mass read
     }
   });
 

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { LlamaModel } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { llamaRuntime } from "../../server/backends/gguf/llama-runtime.js";
-import { labelLogProbabilities } from "../../server/backends/gguf/label-scorer.js";
+import { labelCandidates, labelLogProbabilities } from "../../server/backends/gguf/label-scorer.js";
 import { loadEmailCorpus } from "../../training/data/email-corpus.js";
 import { applyMerges, learnByteBpe, toByteSymbols, withSingleTokens, type ByteBpe } from "../../training/gguf/byte-bpe.js";
 import { checkGgufParity } from "../../training/gguf/gguf-parity.js";
@@ -104,6 +104,35 @@ describe("label scoring", () => {
       const fresh = await labelLogProbabilities(sequence, other, labels);
       expect(reusedCost).toBeLessThan(sequence.tokenMeter.usedInputTokens - start);
       reused.forEach((value, i) => expect(value).toBeCloseTo(fresh[i]!, 3));
+    } finally {
+      await context.dispose();
+    }
+  });
+
+  it("reads only the labels' first tokens and still scores as the whole distribution does, up to one shared constant", async () => {
+    const context = await model.createContext({ contextSize: 256, sequences: 1, threads: 1 });
+    try {
+      const sequence = context.getSequence();
+      const labels = [" spam", " not spam at all", " ham"].map((text) => Array.from(model.tokenize(text), Number));
+      const cost = async (run: () => Promise<number[]>) => {
+        await sequence.clearHistory();
+        const before = sequence.tokenMeter.usedInputTokens;
+        const values = await run();
+        return { values, tokens: sequence.tokenMeter.usedInputTokens - before };
+      };
+      for (const text of ["Win money now", "Lunch at noon tomorrow?", "x"]) {
+        const prompt = [0, ...Array.from(model.tokenize(`Email:\n${text}\nLabel:`), Number)];
+        const exact = await cost(() => labelLogProbabilities(sequence, prompt, labels));
+        const lifted = await cost(() => labelLogProbabilities(sequence, prompt, labels, false, labelCandidates(model, labels)));
+        // Pushed down instead, the labels are outranked by other tokens: the whole distribution is read again, so
+        // the values are the exact ones (not the -Infinity of a label missing from what was read).
+        const outranked = await cost(() => labelLogProbabilities(sequence, prompt, labels, false, labelCandidates(model, labels, -100)));
+        expect(lifted.tokens).toBe(exact.tokens);
+        outranked.values.forEach((value, i) => expect(value).toBeCloseTo(exact.values[i]!, 6));
+        const shift = lifted.values[0]! - exact.values[0]!;
+        expect(shift).toBeGreaterThan(0);
+        lifted.values.forEach((value, i) => expect(value - exact.values[i]!).toBeCloseTo(shift, 4));
+      }
     } finally {
       await context.dispose();
     }

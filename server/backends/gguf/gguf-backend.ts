@@ -9,7 +9,7 @@ import { GgufSettings } from "./gguf-settings.js";
 import type { BackendContext, ClassificationOutput, ModelBackend, PlacementInfo } from "../backend.js";
 import { scoreLogits } from "../classification-scores.js";
 import { parseClassifyPrompt, promptTokens } from "./classify-prompt.js";
-import { labelLogProbabilities } from "./label-scorer.js";
+import { labelCandidates, labelLogProbabilities } from "./label-scorer.js";
 import { llamaRuntime, type LlamaRuntime } from "./llama-runtime.js";
 import { serializeLogitReads } from "./serial-logit-reads.js";
 import { validateGgufInChild } from "./validate-gguf.js";
@@ -55,7 +55,10 @@ type Job = { kind: "classify"; text: string } | GenerateJob;
 type JobResult = { kind: "classify"; output: ClassificationOutput } | { kind: "generate"; result: GenerationResult };
 
 export interface GgufBackend extends ModelBackend {
-  /** Natural-log probability of each label's token sequence after the prompt, uncalibrated (not normalised). */
+  /**
+   * Natural-log probability of each label's token sequence after the prompt, uncalibrated, up to one constant shared
+   * by all labels (the first token is normalised over the labels' first tokens: see label-scorer.ts).
+   */
   labelLogProbabilities(text: string): Promise<number[]>;
 }
 
@@ -146,18 +149,22 @@ export async function createGgufBackend(context: BackendContext): Promise<GgufBa
         );
       }
     }
+    const candidates = prompt ? labelCandidates(model, labelTokens) : undefined;
+    // The instructions around the input are the same on every request: tokenized once.
+    const fixedPieces = new Map(prompt ? [prompt.prefix, prompt.suffix].map((piece) => [piece, tokenize(piece)] as const) : []);
+    const tokenizeInPrompt = (text: string) => fixedPieces.get(text) ?? tokenize(text);
     llamaContext = await model.createContext({ contextSize, sequences: settings.sequences, threads });
     const free: LlamaContextSequence[] = Array.from({ length: settings.sequences }, () => llamaContext!.getSequence());
     serializeLogitReads(llamaContext);
 
     const classifyOne = async (text: string): Promise<{ output: ClassificationOutput; logProbs: number[] }> => {
       if (!prompt) throw new ServingError("ERR_MODEL_CANNOT_CLASSIFY", `model '${manifest.name}' generates text: use /v1/chat/completions or /v1/completions`);
-      const built = promptTokens(tokenize, bos, prompt, text, { maxInputTokens: manifest.limits.maxTokens, maxChars: manifest.limits.maxChars });
+      const built = promptTokens(tokenizeInPrompt, bos, prompt, text, { maxInputTokens: manifest.limits.maxTokens, maxChars: manifest.limits.maxChars });
       const sequence = free.pop();
       if (!sequence) throw new ServingError("ERR_INTERNAL", `${manifest.name}: no free sequence although the batcher allows one`);
       metrics.sequencesBusy.observe({ model: manifest.name }, settings.sequences - free.length);
       try {
-        const logProbs = await labelLogProbabilities(sequence, built.tokens, labelTokens, settings.reusePrefix);
+        const logProbs = await labelLogProbabilities(sequence, built.tokens, labelTokens, settings.reusePrefix, candidates);
         if (logProbs.some(Number.isNaN)) throw new ServingError("ERR_INTERNAL", `${manifest.name}: the model produced NaN probabilities`);
         return { output: scoreLogits(logProbs, 0, manifest.labels, manifest.calibration.temperature, built.tokens.length, built.truncated), logProbs };
       } finally {
