@@ -16,6 +16,7 @@ interface PeerFlags {
   llamaServer?: string;
   model: string;
   random: boolean;
+  randomSeconds: number;
   threads: number;
   slots: number;
   context: number;
@@ -52,6 +53,8 @@ export function registerPeerBench(bench: Command): void {
     .option("--llama-server <path>", "llama-server binary (not a dependency; skipped with a message when absent)", process.env.LLAMA_SERVER)
     .option("--model <dir>", "GGUF classifier: model or version folder", "models/email-spam-llama")
     .option("--random", "also a ~120M-parameter random-weight llama written by the project's GGUF writer", false)
+    // At about one answer a second, windows of a few seconds hold a handful of answers: the ratio is then noise.
+    .option("--random-seconds <n>", "seconds per measured run on the random-weight model", int, 30)
     .option("--threads <n>", "llama.cpp threads on both sides", int, 1)
     .option("--slots <n>", "parallel sequences (gguf.sequences = llama-server -np)", int, 4)
     .option("--context <n>", "context tokens per sequence", int, 512)
@@ -84,7 +87,7 @@ export function registerPeerBench(bench: Command): void {
           const labels = ["ham", "spam"];
           const random = await writeRandomLlamaModel(repository, "random-llama-120m", emails.map((e) => e.text), labels);
           console.log(`wrote a random-weight llama of ${random.parameters.toLocaleString("en-US")} parameters (${JSON.stringify(RANDOM_SHAPE)})`);
-          const result = await runPeerBench({ ...common, clients, repository, model: "random-llama-120m", modelDir: random.dir, labels });
+          const result = await runPeerBench({ ...common, seconds: flags.randomSeconds, clients, repository, model: "random-llama-120m", modelDir: random.dir, labels });
           models["random-llama-120m"] = { ...result, parameters: random.parameters };
           printTable("random-llama-120m", result);
         }

@@ -9,6 +9,8 @@ export interface ChatLoadResult {
   errors: number;
   /** The first failure's status and text, to tell a server's refusals from the load's faults. */
   firstError?: string;
+  /** Requests sent again because the server had closed the kept-alive connection they went out on. */
+  reconnects: number;
   seconds: number;
   /** Answered requests per second (failures not counted: a fast 500 must not raise a server's figure). */
   throughput: number;
@@ -77,6 +79,7 @@ export async function chatLoop(origin: string, bodies: string[], clients: number
   let errors = 0;
   let firstError: string | undefined;
   let tokens = 0;
+  let reconnects = 0;
   let next = 0;
   const warmupEnd = performance.now() + warmupSeconds * 1000;
   const end = warmupEnd + seconds * 1000;
@@ -85,7 +88,16 @@ export async function chatLoop(origin: string, bodies: string[], clients: number
     while (performance.now() < end) {
       const body = bodies[next++ % bodies.length]!;
       const t0 = performance.now();
-      const answer = await (stream ? streamedAnswer : plainAnswer)(pool, "/v1/chat/completions", body).catch((error: Error): Answer => ({ ok: false, tokens: 0, error: error.message }));
+      const send = () => (stream ? streamedAnswer : plainAnswer)(pool, "/v1/chat/completions", body);
+      const answer = await send()
+        .catch((error: Error & { code?: string }) => {
+          // A kept-alive connection the server closed as this request went out on it (llama-server closes some
+          // after a streamed answer): the request was never read, so it goes again on a new connection, once.
+          if (error.code !== "UND_ERR_SOCKET") throw error;
+          reconnects++;
+          return send();
+        })
+        .catch((error: Error): Answer => ({ ok: false, tokens: 0, error: error.message }));
       const t1 = performance.now();
       if (t0 < warmupEnd) continue;
       measuredStart ||= t0;
@@ -106,6 +118,7 @@ export async function chatLoop(origin: string, bodies: string[], clients: number
     requests,
     errors,
     ...(firstError === undefined ? {} : { firstError }),
+    reconnects,
     seconds: elapsed,
     throughput: (requests - errors) / elapsed,
     tokensPerSecond: tokens / elapsed,

@@ -55,6 +55,28 @@ describe("bench peer's chat load", () => {
     expect(result.firstTokenMs!.p50).toBeGreaterThan(4);
   });
 
+  it("sends a request again when the server closed the kept-alive connection it went out on", async () => {
+    // Each connection answers one request and drops the next unread, as llama-server does after some streams.
+    const closing = createServer((request, response) => {
+      const socket = request.socket as typeof request.socket & { answered?: boolean };
+      if (socket.answered) return void socket.destroy();
+      socket.answered = true;
+      request.resume();
+      request.on("end", () => response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ usage: { completion_tokens: 3 } })));
+    });
+    closing.listen(0, "127.0.0.1");
+    await once(closing, "listening");
+    try {
+      const result = await chatLoop(`http://127.0.0.1:${(closing.address() as AddressInfo).port}`, ["{}"], 1, 0.3, false, 0);
+      expect(result.requests).toBeGreaterThan(2);
+      expect(result.reconnects).toBeGreaterThan(0);
+      expect(result.errors).toBe(0);
+    } finally {
+      closing.closeAllConnections();
+      await new Promise<void>((resolve) => closing.close(() => resolve()));
+    }
+  });
+
   it("skips a missing peer with the reason, and reads a process's memory from the kernel", async () => {
     expect(await peerUnavailable(undefined)).toMatch(/no --llama-server/);
     expect(await peerUnavailable("/nonexistent/llama-server")).toMatch(/missing or not executable/);
