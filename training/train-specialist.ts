@@ -1,14 +1,11 @@
-import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { frontierPrompt } from "../server/escalation/frontier-prompt.js";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { loadLocalTokenizer } from "../server/backends/onnx/tokenizer.js";
 import type { ModelManifestInput } from "../server/models/manifest.js";
 import { ModelManifest } from "../server/models/manifest-validation.js";
 import { calibrateAndReport } from "./calibration/calibrate-and-report.js";
 import type { ThresholdTarget } from "./calibration/threshold.js";
 import { calibrateSemanticCache } from "./calibration/semantic-calibration.js";
-import { hashExamples } from "./data/hash.js";
 import { describeSource, loadSplits, type DataSource } from "./data/load-splits.js";
 import { fastTextToOnnx } from "./export/fasttext-onnx.js";
 import { checkOnnxParity, type ParityReport } from "./export/onnx-parity.js";
@@ -16,9 +13,10 @@ import { featurize } from "./fasttext/featurize.js";
 import { DEFAULT_HASH_MULTIPLIER, logitsOf, type FastTextModel, type FastTextShape } from "./fasttext/model.js";
 import { trainFastText, type TrainOptions, type TrainingExample } from "./fasttext/train.js";
 import { writeModelCard } from "./model-folder/model-card.js";
-import type { TrainingMetrics } from "./model-folder/training-metrics.js";
-import { learnWordVocabulary } from "./tokenizer/word-vocabulary.js";
-import { writeHfTokenizer } from "./tokenizer/hf-tokenizer-files.js";
+import { copyFrontierPrompt, FRONTIER_PROMPT_FILE } from "./model-folder/frontier-prompt-file.js";
+import { dataMetrics, type TrainingMetrics } from "./model-folder/training-metrics.js";
+import { learnHfTokenizer } from "./tokenizer/hf-tokenizer-files.js";
+import { trainingLabels } from "./training-run.js";
 
 export interface TrainSpecialistOptions {
   output: string;
@@ -59,7 +57,6 @@ export const DEFAULT_TRAIN_OPTIONS = {
 } as const satisfies Partial<TrainSpecialistOptions>;
 
 const MAX_CHARS = 100_000;
-const FRONTIER_PROMPT_FILE = "prompts/frontier.txt";
 
 function scoreAll(model: FastTextModel, examples: TrainingExample[]) {
   return examples.map((e) => ({ logits: logitsOf(model, e.rows), label: e.label }));
@@ -71,17 +68,14 @@ export async function trainSpecialist(options: TrainSpecialistOptions): Promise<
   const started = performance.now();
   progress({ stage: "data" });
   const splits = await loadSplits(options.data, options);
-  const labels = [...new Set(splits.train.map((e) => e.label))].sort();
-  if (labels.length < 2) throw new Error(`training data has ${labels.length} label(s); at least two are needed`);
+  const labels = trainingLabels(splits);
 
   progress({ stage: "tokenizer" });
-  await mkdir(options.output, { recursive: true });
-  const vocabulary = learnWordVocabulary(
+  const { vocabulary, tokenizer } = await learnHfTokenizer(
+    options.output,
     splits.train.map((e) => e.text),
-    { maxSize: options.vocabularySize, minDocuments: options.minDocuments, maxWordLength: 40 },
+    { maxSize: options.vocabularySize, minDocuments: options.minDocuments, maxTokens: options.maxTokens },
   );
-  await writeHfTokenizer(options.output, vocabulary, options.maxTokens);
-  const tokenizer = await loadLocalTokenizer(options.output);
   const shape: FastTextShape = {
     vocabSize: vocabulary.length,
     buckets: options.buckets,
@@ -132,12 +126,7 @@ export async function trainSpecialist(options: TrainSpecialistOptions): Promise<
     device: "auto",
     ...(semantic.block ? { semanticCache: semantic.block } : {}),
   };
-  if (options.frontierPrompt) {
-    const template = await readFile(options.frontierPrompt, "utf8");
-    frontierPrompt(template, options.frontierPrompt, labels); // fails early on a template without {{input}}
-    await mkdir(join(options.output, "prompts"), { recursive: true });
-    await writeFile(join(options.output, FRONTIER_PROMPT_FILE), template);
-  }
+  if (options.frontierPrompt) await copyFrontierPrompt(options.output, options.frontierPrompt, labels);
   const manifest = ModelManifest.parse(manifestInput);
   await writeFile(join(options.output, "model.onnx"), fastTextToOnnx(result.model));
   await writeFile(join(options.output, "model.json"), JSON.stringify(manifestInput, null, 2) + "\n");
@@ -145,13 +134,7 @@ export async function trainSpecialist(options: TrainSpecialistOptions): Promise<
 
   const metrics: TrainingMetrics = {
     model: { name: options.name, version: options.version, labels, shape, vocabulary: vocabulary.length, parameters: result.model.embeddings.length + result.model.weights.length + result.model.bias.length },
-    data: {
-      source: describeSource(options.data),
-      protocol: splits.protocol,
-      sizes: { train: splits.train.length, validation: splits.validation.length, test: splits.test.length },
-      duplicatesRemoved: splits.duplicatesRemoved,
-      hashes: { train: hashExamples(splits.train), validation: hashExamples(splits.validation), test: hashExamples(splits.test) },
-    },
+    data: dataMetrics(options.data, splits),
     training: { ...options.training, seed: options.seed, epochsRun: result.epochsRun, bestEpoch: result.bestEpoch, bestValidationLoss: result.bestValidationLoss, trainSeconds, totalSeconds: 0 },
     calibration: quality.calibration,
     threshold: quality.threshold,

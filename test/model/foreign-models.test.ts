@@ -1,4 +1,4 @@
-import { execFile, spawnSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { copyFile, cp, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,6 +8,7 @@ import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadLocalTokenizer } from "../../server/backends/onnx/tokenizer.js";
 import type { RunningServer } from "../../server/http/start-server.js";
+import { PYTHON, torchMissing } from "../helpers/python-torch.js";
 import { MODELS_DIR, postJson, startTestServer } from "../helpers/server.js";
 
 /**
@@ -19,16 +20,7 @@ import { MODELS_DIR, postJson, startTestServer } from "../helpers/server.js";
 const SCRIPT = fileURLToPath(new URL("../helpers/torch_exports.py", import.meta.url));
 const BUNDLED = join(MODELS_DIR, "email-spam", "1");
 const POSITIONS = 64;
-/** Debian's Python, where python3-torch installs (as `train-gguf --python` defaults to). */
-const PYTHON = "/usr/bin/python3";
-
-function torchMissing(): string | undefined {
-  const probe = spawnSync(PYTHON, ["-c", "import torch"], { encoding: "utf8" });
-  return probe.status === 0 ? undefined : "python3 with torch (Debian: apt-get install python3-torch)";
-}
-const missing = torchMissing();
-if (missing && process.env.CI) throw new Error(`${missing}: .ci/run installs it`);
-if (missing) console.warn(`foreign-model tests skipped: ${missing}; run scripts/install-test-services.sh`);
+const missing = torchMissing("foreign-model tests");
 
 let dir: string;
 let server: RunningServer;

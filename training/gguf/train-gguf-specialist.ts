@@ -1,9 +1,7 @@
-import { spawn } from "node:child_process";
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { fileURLToPath } from "node:url";
 import { createGgufBackend } from "../../server/backends/gguf/gguf-backend.js";
 import { ServingMetrics } from "../../server/metrics/serving-metrics.js";
 import { ModelManifest } from "../../server/models/manifest-validation.js";
@@ -11,32 +9,22 @@ import { type ModelManifestInput } from "../../server/models/manifest.js";
 import { calibrateAndReport } from "../calibration/calibrate-and-report.js";
 import type { ThresholdTarget } from "../calibration/threshold.js";
 import type { DatasetSplits, LabelledExample } from "../../server/evaluation/example.js";
-import { hashExamples } from "../data/hash.js";
-import { describeSource, loadSplits, type DataSource } from "../data/load-splits.js";
+import { describeSource, loadSplits } from "../data/load-splits.js";
 import { calibrateSemanticCache } from "../calibration/semantic-calibration.js";
 import { writeModelCard } from "../model-folder/model-card.js";
-import type { TrainingMetrics } from "../model-folder/training-metrics.js";
+import { runPythonTrainer, trainingScript } from "../python-trainer.js";
+import { trainingLabels, type TrainingRun } from "../training-run.js";
+import { dataMetrics, type TrainingMetrics } from "../model-folder/training-metrics.js";
 import { writeGguf } from "./gguf-writer.js";
 import { llamaMetadata, type LlamaShape } from "./llama-gguf.js";
 import { checkGgufParity } from "./gguf-parity.js";
 import { readTrainedTensors } from "./llama-weights.js";
 import { prepareLlamaData, writeTrainerInput, type LlamaTrainingSettings } from "./prepare-llama-data.js";
 
-export interface TrainGgufOptions {
-  output: string;
-  name: string;
-  version: string;
-  description: string;
-  data: DataSource;
-  testFraction: number;
-  validationFraction: number;
+export interface TrainGgufOptions extends TrainingRun {
   settings: LlamaTrainingSettings;
-  thresholdTarget: ThresholdTarget;
   /** Classification prompt template with {{input}}; copied into the model folder. */
   prompt: string;
-  /** Debian's Python with python3-torch. */
-  python: string;
-  onProgress?: (event: { stage: string; epoch?: number; epochs?: number; detail?: string }) => void;
 }
 
 /** Label log-probabilities from llama.cpp through the serving backend: calibrated on what the server computes. */
@@ -86,32 +74,7 @@ export const DEFAULT_GGUF_SETTINGS: LlamaTrainingSettings = {
   threads: 2,
 };
 
-// The Python file is not compiled: from dist/training/gguf/ it is found in the sources.
-const TRAINER = fileURLToPath(new URL(import.meta.url.includes("/dist/") ? "../../../training/gguf/train_llama.py" : "./train_llama.py", import.meta.url));
-
-/** Runs the PyTorch step, passing its per-epoch JSON lines on as progress. */
-function runTrainer(python: string, input: string, output: string, onEpoch: (line: Record<string, number>) => void): Promise<Record<string, number>[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(python, [TRAINER, input, output], { stdio: ["ignore", "pipe", "pipe"] });
-    const lines: Record<string, number>[] = [];
-    let stderr = "";
-    let buffered = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const parts = buffered.split("\n");
-      buffered = parts.pop()!;
-      for (const part of parts) {
-        if (!part.trim()) continue;
-        const line = JSON.parse(part) as Record<string, number>;
-        lines.push(line);
-        if (line.epoch) onEpoch(line);
-      }
-    });
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once("error", (error) => reject(new Error(`cannot run ${python} (install Debian's python3-torch): ${error.message}`)));
-    child.once("exit", (code) => (code === 0 ? resolve(lines) : reject(new Error(`${python} ${TRAINER} failed (exit ${code}):\n${stderr.slice(-2000)}`))));
-  });
-}
+const TRAINER = trainingScript("gguf/train_llama.py");
 
 /**
  * Data → byte-level BPE → tokens by llama.cpp → a small llama trained in PyTorch → GGUF by our writer (checked
@@ -123,7 +86,7 @@ export async function trainGgufSpecialist(options: TrainGgufOptions): Promise<Tr
   const { settings } = options;
   progress({ stage: "data" });
   const splits = await loadSplits(options.data, { seed: settings.seed, testFraction: options.testFraction, validationFraction: options.validationFraction });
-  const labels = [...new Set(splits.train.map((e) => e.label))].sort();
+  const labels = trainingLabels(splits);
   const scratch = await mkdtemp(join(tmpdir(), "train-gguf-"));
   try {
     progress({ stage: "tokenizer" });
@@ -132,7 +95,7 @@ export async function trainGgufSpecialist(options: TrainGgufOptions): Promise<Tr
 
     progress({ stage: "train", epoch: 0, epochs: settings.epochs });
     const trainStarted = performance.now();
-    const lines = await runTrainer(options.python, join(scratch, "input.json"), join(scratch, "weights.bin"), (line) =>
+    const lines = await runPythonTrainer(options.python, TRAINER, [join(scratch, "input.json"), join(scratch, "weights.bin")], (line) =>
       progress({ stage: "train", epoch: line.epoch, epochs: settings.epochs, detail: `val loss ${line.validationLoss?.toFixed(4)} acc ${((line.validationAccuracy ?? 0) * 100).toFixed(2)}%` }),
     );
     const trainSeconds = (performance.now() - trainStarted) / 1000;
@@ -172,13 +135,7 @@ export async function trainGgufSpecialist(options: TrainGgufOptions): Promise<Tr
     const parameters = tensors.reduce((sum, t) => sum + t.data.length, 0);
     const metrics: TrainingMetrics = {
       model: { name: options.name, version: options.version, labels, shape: data.shape, vocabulary: data.shape.vocab, parameters },
-      data: {
-        source: describeSource(options.data),
-        protocol: splits.protocol,
-        sizes: { train: splits.train.length, validation: splits.validation.length, test: splits.test.length },
-        duplicatesRemoved: splits.duplicatesRemoved,
-        hashes: { train: hashExamples(splits.train), validation: hashExamples(splits.validation), test: hashExamples(splits.test) },
-      },
+      data: dataMetrics(options.data, splits),
       training: { ...settings, epochsRun: epochs.length, bestEpoch: best.epoch ?? 0, bestValidationLoss: best.validationLoss ?? NaN, trainSeconds, totalSeconds: 0 },
       ...quality,
       ggufParity: parity,

@@ -1,6 +1,7 @@
-import { writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { SPECIAL_TOKENS } from "./word-vocabulary.js";
+import { loadLocalTokenizer } from "../../server/backends/onnx/tokenizer.js";
+import { learnWordVocabulary, SPECIAL_TOKENS } from "./word-vocabulary.js";
 
 /**
  * Writes `tokenizer.json` + `tokenizer_config.json` in the Hugging Face layout (a BERT-style WordPiece tokenizer),
@@ -64,4 +65,15 @@ export async function writeHfTokenizer(dir: string, vocabulary: string[], modelM
   };
   await writeFile(join(dir, "tokenizer.json"), JSON.stringify(tokenizer));
   await writeFile(join(dir, "tokenizer_config.json"), JSON.stringify(config, null, 2) + "\n");
+}
+
+/**
+ * The model folder's WordPiece tokenizer, learnt from the training texts (document frequency), written in the
+ * Hugging Face layout and loaded back through transformers.js, as the server will load it.
+ */
+export async function learnHfTokenizer(dir: string, texts: string[], options: { maxSize: number; minDocuments: number; maxTokens: number }) {
+  await mkdir(dir, { recursive: true });
+  const vocabulary = learnWordVocabulary(texts, { maxSize: options.maxSize, minDocuments: options.minDocuments, maxWordLength: 40 });
+  await writeHfTokenizer(dir, vocabulary, options.maxTokens);
+  return { vocabulary, tokenizer: await loadLocalTokenizer(dir) };
 }
