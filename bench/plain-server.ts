@@ -16,6 +16,7 @@ const maxLength = manifest.limits?.maxTokens ?? 512;
 const tokenizer = await AutoTokenizer.from_pretrained(modelDir);
 const session = await ort.InferenceSession.create(join(modelDir, "model.onnx"), { intraOpNumThreads: 1 });
 const labels = manifest.labels;
+const takesSegments = session.inputNames.includes("token_type_ids");
 
 const app = Fastify();
 app.post<{ Body: { input: string } }>("/classify", async (request) => {
@@ -25,6 +26,8 @@ app.post<{ Body: { input: string } }>("/classify", async (request) => {
   const out = await session.run({
     input_ids: new ort.Tensor("int64", ids.data, ids.dims),
     attention_mask: new ort.Tensor("int64", mask.data, mask.dims),
+    // BERT exports also take segment ids: one text is all segment 0.
+    ...(takesSegments ? { token_type_ids: new ort.Tensor("int64", new BigInt64Array(ids.data.length), ids.dims) } : {}),
   });
   const logits = out.logits!.data as Float32Array;
   const max = Math.max(logits[0]!, logits[1]!);

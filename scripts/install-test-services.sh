@@ -11,6 +11,8 @@ command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || need+
 [ -x /usr/sbin/haproxy ] || command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
 # PyTorch builds the foreign models the tests serve (an optimum-layout classifier, a sentence-transformers embedder).
 /usr/bin/python3 -c "import torch" >/dev/null 2>&1 || need+=(python3-torch)
+# Without it PyTorch multiplies matrices with Debian's reference BLAS: one core, about 20 times slower to train.
+ls /usr/lib/*/openblas-pthread/libblas.so.3 >/dev/null 2>&1 || need+=(libopenblas0-pthread)
 # The console's tests drive the system browser (puppeteer-core downloads none).
 [ -x /usr/bin/chromium ] || command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
