@@ -6,7 +6,7 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { llamaRuntime } from "../../server/backends/gguf/llama-runtime.js";
 import type { GgufBackend } from "../../server/backends/gguf/gguf-backend.js";
-import { labelLogProbabilities } from "../../server/backends/gguf/label-scorer.js";
+import { labelCandidates, labelLogProbabilities } from "../../server/backends/gguf/label-scorer.js";
 import { parseClassifyPrompt, promptTokens } from "../../server/backends/gguf/classify-prompt.js";
 import type { RunningServer } from "../../server/http/start-server.js";
 import { loadEmailCorpus } from "../../training/data/email-corpus.js";
@@ -110,7 +110,8 @@ describe("a GGUF served as its metadata says", () => {
       const tokenize = (t: string) => Array.from(model.tokenize(t), Number);
       // Built as the server builds it, with no BOS in front.
       const prompt = promptTokens(tokenize, undefined, parseClassifyPrompt("Email:\n{{input}}\nLabel:", "classify.txt"), text, { maxInputTokens: 64, maxChars: 100_000 }).tokens;
-      const direct = await labelLogProbabilities(context.getSequence(), prompt, [" ham", " spam"].map((l) => Array.from(model.tokenize(l), Number)));
+      const labels = [" ham", " spam"].map((l) => Array.from(model.tokenize(l), Number));
+      const direct = await labelLogProbabilities(context.getSequence(), prompt, labels, false, labelCandidates(model, labels));
       served.forEach((p, i) => expect(p).toBeCloseTo(direct[i]!, 4));
     } finally {
       await context.dispose();
