@@ -10,7 +10,7 @@ import { ModelManifest } from "../../server/models/manifest-validation.js";
 import { calibrateAndReport } from "../calibration/calibrate-and-report.js";
 import { calibrateSemanticCache } from "../calibration/semantic-calibration.js";
 import { describeSource, loadSplits } from "../data/load-splits.js";
-import type { ParityReport } from "../export/onnx-parity.js";
+import { logitParity, type ParityReport } from "../export/onnx-parity.js";
 import { writeModelCard } from "../model-folder/model-card.js";
 import { copyFrontierPrompt, FRONTIER_PROMPT_FILE } from "../model-folder/frontier-prompt-file.js";
 import { dataMetrics, type TrainingMetrics } from "../model-folder/training-metrics.js";
@@ -42,21 +42,6 @@ async function onnxLogits(model: OnnxTextModel, texts: string[], classes: number
     for (let b = 0; b * classes < values.length; b++) rows.push(Array.from(values.slice(b * classes, (b + 1) * classes)));
   }
   return rows;
-}
-
-function parity(expected: number[][], got: number[][]): ParityReport {
-  let maxAbsDifference = 0;
-  let maxScaledDifference = 0;
-  expected.forEach((row, i) =>
-    row.forEach((z, c) => {
-      const difference = Math.abs(z - got[i]![c]!);
-      maxAbsDifference = Math.max(maxAbsDifference, difference);
-      maxScaledDifference = Math.max(maxScaledDifference, difference / (1 + Math.abs(z)));
-    }),
-  );
-  const passed = maxScaledDifference <= BERT_PARITY_TOLERANCE;
-  if (!passed) throw new Error(`ONNX export does not match PyTorch: max |Δlogit|/(1+|logit|) ${maxScaledDifference} > ${BERT_PARITY_TOLERANCE}`);
-  return { samples: expected.length, maxAbsDifference, maxScaledDifference, tolerance: BERT_PARITY_TOLERANCE, passed };
 }
 
 /** config.json as transformers writes it for a BertForSequenceClassification: what optimum's loaders read. */
@@ -160,7 +145,7 @@ export async function trainBertSpecialist(options: TrainBertOptions): Promise<Tr
     let quality: ReturnType<typeof calibrateAndReport>;
     try {
       const reference = JSON.parse(await readFile(join(scratch, "reference.json"), "utf8")) as number[][];
-      exportCheck = parity(reference, await onnxLogits(model, checked, labels.length));
+      exportCheck = logitParity(reference, await onnxLogits(model, checked, labels.length), BERT_PARITY_TOLERANCE, "PyTorch");
       const scored = async (examples: LabelledExample[]) => {
         const logits = await onnxLogits(model, examples.map((e) => e.text), labels.length);
         return { scored: logits.map((z, i) => ({ logits: z, label: labels.indexOf(examples[i]!.label) })), examples };

@@ -35,26 +35,30 @@ export async function checkOnnxParity(
   const classifier = await OnnxTextModel.load(dir, { ...manifest, device: "cpu" }, { device: "cpu", intraOpThreads: 1 });
   try {
     const onnx = await classifier.run(texts);
-    let maxAbsDifference = 0;
-    let maxScaledDifference = 0;
-    texts.forEach((text, b) => {
-      const ids = Array.from(encodeBatch(tokenizer, [text], limits).inputIds, Number);
-      const expected = logitsOf(model, featureRows(ids, shape));
-      for (let c = 0; c < shape.classes; c++) {
-        const difference = Math.abs(expected[c]! - onnx.values[b * shape.classes + c]!);
-        maxAbsDifference = Math.max(maxAbsDifference, difference);
-        maxScaledDifference = Math.max(maxScaledDifference, difference / (1 + Math.abs(expected[c]!)));
-      }
-    });
-    const passed = maxScaledDifference <= PARITY_TOLERANCE;
-    const report = { samples: texts.length, maxAbsDifference, maxScaledDifference, tolerance: PARITY_TOLERANCE, passed };
-    if (!passed) {
-      throw new Error(
-        `ONNX export does not match the trained model: max |Δlogit|/(1+|logit|) ${maxScaledDifference} > ${PARITY_TOLERANCE}`,
-      );
-    }
-    return report;
+    const expected = texts.map((text) => logitsOf(model, featureRows(Array.from(encodeBatch(tokenizer, [text], limits).inputIds, Number), shape)));
+    const got = texts.map((_, b) => onnx.values.slice(b * shape.classes, (b + 1) * shape.classes));
+    return logitParity(expected, got, PARITY_TOLERANCE, "the trained model");
   } finally {
     await classifier.dispose();
   }
+}
+
+/**
+ * The largest differences between expected logits and the exported graph's, row by row, with |Δ| / (1 + |logit|) the
+ * figure `tolerance` applies to. Throws when it is over: an export that does not match must fail loudly.
+ */
+export function logitParity(expected: ArrayLike<number>[], got: ArrayLike<number>[], tolerance: number, against: string): ParityReport {
+  let maxAbsDifference = 0;
+  let maxScaledDifference = 0;
+  expected.forEach((row, i) => {
+    for (let c = 0; c < row.length; c++) {
+      const difference = Math.abs(row[c]! - got[i]![c]!);
+      maxAbsDifference = Math.max(maxAbsDifference, difference);
+      maxScaledDifference = Math.max(maxScaledDifference, difference / (1 + Math.abs(row[c]!)));
+    }
+  });
+  if (maxScaledDifference > tolerance) {
+    throw new Error(`ONNX export does not match ${against}: max |Δlogit|/(1+|logit|) ${maxScaledDifference} > ${tolerance}`);
+  }
+  return { samples: expected.length, maxAbsDifference, maxScaledDifference, tolerance, passed: true };
 }
