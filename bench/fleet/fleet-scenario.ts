@@ -3,6 +3,7 @@ import pg from "pg";
 import { hashApiKey } from "../../server/auth/tenants.js";
 import type { ServerConfigInput } from "../../server/config/schema.js";
 import { FakeFrontier } from "../faults/fake-frontier.js";
+import { countCallsWithoutRow } from "./calls-without-row.js";
 import { startFleet, type LocalFleet } from "./local-fleet.js";
 import { startPostgres, startRedis } from "./state-servers.js";
 
@@ -153,10 +154,7 @@ export async function runFleetScenario(options: FleetScenarioOptions): Promise<F
     const callRows = { total: rows.reduce((s, r) => s + r.n, 0), settled: count("settled"), unknownOutcome: count("unknown_outcome"), pending: count("pending") };
     const rowRequests = new Set((await db.query<{ request_id: string }>("SELECT request_id FROM frontier_calls")).rows.map((r) => r.request_id));
     const requestOfText = new Map([...answers, ...after].map((a) => [a.text, a.requestId]));
-    const callsWithoutRow = frontier.seen.filter((call) => {
-      const text = [...requestOfText.keys()].find((t) => call.text.includes(t));
-      return !text || !rowRequests.has(requestOfText.get(text)!);
-    }).length;
+    const callsWithoutRow = countCallsWithoutRow({ base: UNSURE, callTexts: frontier.seen.map((call) => call.text), requestOfText, rowRequests });
     const escalationRows = new Set((await db.query<{ request_id: string }>("SELECT request_id FROM escalations")).rows.map((r) => r.request_id));
     const acknowledged = [...answers, ...after].filter((a) => a.status === 200 && a.body.results[0].served_by === "frontier");
     const acknowledgedRowsLost = acknowledged.filter((a) => !escalationRows.has(a.requestId)).length;
