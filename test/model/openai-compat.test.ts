@@ -67,6 +67,25 @@ describe("OpenAI-compatible generation", () => {
     expect(["stop", "length"]).toContain(finish);
   });
 
+  it("ends the answer before a stop string, streamed and not, and counts the tokens generated", async () => {
+    const prompt = "Email:\nWin a free cruise, click now\nLabel:";
+    const whole = await client.completions.create({ model: MODEL, prompt, max_tokens: 12, temperature: 0 });
+    const text = whole.choices[0]!.text;
+    expect(text.length).toBeGreaterThan(3);
+    // A stop string taken from the middle of the greedy answer: what comes before it, and nothing of it.
+    const stop = text.slice(2, 4);
+    const before = text.slice(0, text.indexOf(stop));
+    const cut = await client.completions.create({ model: MODEL, prompt, max_tokens: 12, temperature: 0, stop: [stop] });
+    expect(cut.choices[0]!.text).toBe(before);
+    expect(cut.choices[0]!.finish_reason).toBe("stop");
+    expect(cut.usage!.completion_tokens).toBeGreaterThan(0);
+    expect(cut.usage!.completion_tokens).toBeLessThan(whole.usage!.completion_tokens);
+    const stream = await client.completions.create({ model: MODEL, prompt, max_tokens: 12, temperature: 0, stop: [stop], stream: true });
+    let streamed = "";
+    for await (const chunk of stream) streamed += chunk.choices[0]?.text ?? "";
+    expect(streamed).toBe(before);
+  });
+
   it("produces JSON valid against a json_schema response format", async () => {
     const schema = { type: "object", properties: { label: { type: "string", enum: ["ham", "spam"] } }, required: ["label"], additionalProperties: false };
     const r = await client.chat.completions.create({

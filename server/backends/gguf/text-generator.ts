@@ -1,7 +1,8 @@
-import { LlamaCompletion, LlamaVocabularyType, type Llama, type LlamaContextSequence, type LlamaGrammar, type LlamaModel, type Token } from "node-llama-cpp";
+import { LlamaVocabularyType, type Llama, type LlamaContextSequence, type LlamaGrammar, type LlamaModel, type Token } from "node-llama-cpp";
 import { ServingError } from "../../errors/registry.js";
 import type { GenerationOptions, GenerationRequest, GenerationResult } from "../generation.js";
 import { scoreAnswer } from "./answer-scorer.js";
+import { generateOnSequence } from "./sequence-generation.js";
 import { chatPrompter, GENERIC_CHAT_STOP, genericChatPrompt } from "./chat-prompt.js";
 
 /** Whether llama.cpp's completion puts a BOS token before the prompt (node-llama-cpp's rule, by vocabulary type). */
@@ -78,56 +79,38 @@ export function createTextGenerator(llama: Llama, model: LlamaModel, contextSize
 
     async generateOn(sequence: LlamaContextSequence, request: GenerationRequest, options: GenerationOptions, prompt: PreparedPrompt): Promise<GenerationResult> {
       // With reusePrefix, what the sequence holds that begins this prompt (a system prompt, the conversation so far)
-      // stays in its KV cache: llama.cpp's completion erases only from the first token that differs, as
-      // llama-server's cache_prompt does. Off, every generation evaluates its whole prompt.
+      // stays in its KV cache: the generation erases only from the first token that differs, as llama-server's
+      // cache_prompt does. Off, every generation evaluates its whole prompt.
       if (!reusePrefix) await sequence.clearHistory();
       const input = prompt.tokens;
       const read = bos ? [model.tokens.bos!, ...input] : input;
-      // The completion always evaluates the prompt's last token again (its next-token distribution starts the answer).
+      // The generation always evaluates the prompt's last token again (its next-token distribution starts the answer).
       const cachedPromptTokens = Math.min(sequence.compareContextTokens(read).firstDifferentIndex, read.length - 1);
       const grammar = await grammarOf(request);
       const penalised = request.presencePenalty !== undefined || request.frequencyPenalty !== undefined;
       const remaining = Math.max(1, Math.ceil(options.deadline - performance.now()));
       // An offline run (calibration, evaluation) has no deadline.
       const signal = AbortSignal.any([...(Number.isFinite(remaining) ? [AbortSignal.timeout(remaining)] : []), ...(options.signal ? [options.signal] : [])]);
-      const stop = [...(request.stop ?? []), ...prompt.stop];
-      const completion = new LlamaCompletion({ contextSequence: sequence });
-      const answer: Token[] = [];
-      try {
-        const result = await completion.generateCompletionWithMeta(input, {
-          maxTokens: request.maxTokens,
-          temperature: request.temperature ?? 1,
-          ...(request.topP !== undefined ? { topP: request.topP } : {}),
-          ...(request.seed !== undefined ? { seed: request.seed } : {}),
-          ...(stop.length > 0 ? { customStopTriggers: stop } : {}),
-          ...(grammar ? { grammar } : {}),
-          // OpenAI's penalties only: no multiplicative repeat penalty (node-llama-cpp's default 1.1), over the whole answer.
-          ...(penalised
-            ? { repeatPenalty: { penalty: 1, lastTokens: request.maxTokens, presencePenalty: request.presencePenalty ?? 0, frequencyPenalty: request.frequencyPenalty ?? 0 } }
-            : {}),
-          // check() made room for the whole answer: llama.cpp's completion would otherwise keep a tenth of the
-          // context free for shifting, cutting the start of a prompt longer than the rest without a word.
-          contextShiftSize: 1,
-          disableContextShift: true,
-          signal,
-          stopOnAbortSignal: true,
-          onToken: (tokens) => answer.push(...tokens),
-          ...(options.onText ? { onTextChunk: options.onText } : {}),
-        });
-        const reason = result.metadata.stopReason;
-        const finishReason = reason === "maxTokens" ? "length" : reason === "abort" ? "cancelled" : "stop";
-        const scored = request.logprobs !== undefined && finishReason !== "cancelled";
-        return {
-          text: result.response,
-          finishReason,
-          promptTokens: prompt.count,
-          completionTokens: answer.length,
-          cachedPromptTokens,
-          ...(scored ? { logprobs: await scoreAnswer(model, sequence, read, answer, request.logprobs!) } : {}),
-        };
-      } finally {
-        completion.dispose({ disposeSequence: false });
-      }
+      const result = await generateOnSequence(model, sequence, read, {
+        maxTokens: request.maxTokens,
+        temperature: request.temperature ?? 1,
+        ...(request.topP !== undefined ? { topP: request.topP } : {}),
+        ...(request.seed !== undefined ? { seed: request.seed } : {}),
+        stop: [...(request.stop ?? []), ...prompt.stop],
+        ...(grammar ? { grammar } : {}),
+        ...(penalised ? { penalties: { presence: request.presencePenalty ?? 0, frequency: request.frequencyPenalty ?? 0 } } : {}),
+        signal,
+        ...(options.onText ? { onText: options.onText } : {}),
+      });
+      const scored = request.logprobs !== undefined && result.finishReason !== "cancelled";
+      return {
+        text: result.text,
+        finishReason: result.finishReason,
+        promptTokens: prompt.count,
+        completionTokens: result.generated,
+        cachedPromptTokens,
+        ...(scored ? { logprobs: await scoreAnswer(model, sequence, read, result.kept, request.logprobs!) } : {}),
+      };
     },
   };
 }
