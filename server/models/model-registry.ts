@@ -125,10 +125,12 @@ export class ModelRegistry {
     for (const plan of plans) registry.setState({ status: "loading", manifest: plan[0]!.manifest });
     // Only a model the configuration names stops start-up; with "all", a model none of whose versions loads is reported.
     const named = (name: string) => config.models.exitOnLoadError && config.models.serve !== "all" && config.models.serve.includes(name);
+    for (const plan of plans) registry.workers.set(plan[0]!.manifest.name, resolveWorkers(plan[0]!.manifest, onnxModels, cores));
+    // Models load side by side: most of a load is waiting (ONNX sessions in worker threads, llama.cpp on its own
+    // threads, a GGUF's check in a child process), and the server is ready when the slowest is.
+    await Promise.all(plans.map((plan) => registry.loadFirst(plan, registry.workers.get(plan[0]!.manifest.name)!, cores)));
     for (const plan of plans) {
       const name = plan[0]!.manifest.name;
-      registry.workers.set(name, resolveWorkers(plan[0]!.manifest, onnxModels, cores));
-      await registry.loadFirst(plan, registry.workers.get(name)!, cores);
       const state = registry.states.get(name);
       if (state?.status === "failed" && named(name)) {
         await registry.dispose();
