@@ -11,6 +11,7 @@ import { registerFlywheel } from "./flywheel-command.js";
 import { registerFuzz } from "./fuzz-command.js";
 import { registerPeerBench } from "./peer-command.js";
 import { registerSoak } from "./soak-command.js";
+import { registerStartupBench } from "./startup-command.js";
 import { registerSemanticCacheBench } from "./semantic-cache-command.js";
 import { registerTokenizeBench } from "./tokenize-bench-command.js";
 
@@ -63,4 +64,5 @@ export function registerBench(program: Command): void {
   registerPrefixBench(bench);
   registerPeerBench(bench);
   registerTokenizeBench(bench);
+  registerStartupBench(bench);
 }

@@ -38,6 +38,9 @@ function printTable(name: string, result: PeerBenchResult): void {
     const ttft = r.stream ? `${r.ours.firstTokenP50!.toFixed(1)} | ${r.peer.firstTokenP50!.toFixed(1)}` : "– | –";
     console.log(`| chat ${r.stream ? "streamed" : "plain"}, ${r.clients} clients | ${r.ours.requestsPerSecond.toFixed(1)} | ${r.peer.requestsPerSecond.toFixed(1)} | ${x(r.ratio.requestsPerSecond)} | ${r.ours.p99.toFixed(0)} | ${r.peer.p99.toFixed(0)} | ${x(r.ratio.p99)} | ${ttft} |`);
   }
+  for (const e of result.engineAlone) {
+    console.log(`| node-llama-cpp alone, chat plain, ${e.clients} clients | ${e.requestsPerSecond.toFixed(1)} | | ${x(e.ratio.toPeer)} of llama-server; ours ${x(e.ratio.oursToEngine)} of it | | | | | |`);
+  }
   const c = result.classification;
   console.log(`| classify, ${c.clients} clients (items/s) | ${c.ours.itemsPerSecond.toFixed(1)} | ${c.peer.itemsPerSecond.toFixed(1)} | ${x(result.classification.ratio)} | ${c.ours.p99.toFixed(0)} | ${c.peer.p99.toFixed(0)} | ${x(c.ours.p99 / c.peer.p99)} | – | – |`);
   const s = result.coldStartMs;

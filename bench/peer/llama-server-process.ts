@@ -3,9 +3,7 @@ import { once } from "node:events";
 import { access, constants } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
 import { freePort } from "../fleet/state-servers.js";
-
-/** A server not ready by then is reported, not waited for (both start within 3 s here, the 120M model included). */
-export const READY_WITHIN_MS = 180_000;
+import { READY_WITHIN_MS } from "../load/ready-server.js";
 
 export interface PeerSettings {
   /** The llama-server binary (or its wrapper script). */

@@ -3,13 +3,14 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseClassifyPrompt } from "../../server/backends/gguf/classify-prompt.js";
 import { GENERIC_CHAT_STOP } from "../../server/backends/gguf/chat-prompt.js";
-import { startChild, type ChildServer } from "../load/child-server.js";
 import { closedLoop } from "../load/load-generator.js";
 import { measuredServerConfig } from "../load/measured-server-config.js";
 import { median } from "../load/median.js";
 import { processRssMib } from "../load/process-rss.js";
+import { startReadyServer } from "../load/ready-server.js";
 import { chatLoop, type ChatLoadResult } from "./chat-load.js";
-import { READY_WITHIN_MS, startPeer, type PeerSettings } from "./llama-server-process.js";
+import { measureEngineAlone, type EngineAloneResult } from "./engine-alone.js";
+import { startPeer, type PeerSettings } from "./llama-server-process.js";
 
 export interface PeerBenchOptions {
   /** The CLI that serves our side (dist/cli/main.js). */
@@ -41,23 +42,13 @@ interface Running {
   stop(): Promise<void>;
 }
 
+const chatQuestion = (email: string) => `Is this email spam or ham?\n${email}`;
+
 /** The chat template that renders what our server renders for a model without one (genericChatPrompt). */
 const GENERIC_CHAT_TEMPLATE = "{% for m in messages %}{{ m.role | capitalize }}: {{ m.content }}\n{% endfor %}Assistant:";
 
 async function startOurs(options: PeerBenchOptions, config: string): Promise<Running> {
-  const started = performance.now();
-  const child: ChildServer = await startChild([options.cli, "serve", "--port", "0", "--config", config], /listening on http:\/\/127\.0\.0\.1:(\d+)/, { SPECIALIST_SERVER__LOG_LEVEL: "info" });
-  const giveUp = started + READY_WITHIN_MS;
-  for (;;) {
-    if ((await fetch(`${child.origin}/readyz`).then((r) => r.status, () => 0)) === 200) break;
-    if (child.process.exitCode !== null) throw new Error(`our server stopped before it was ready:\n${child.output()}`);
-    if (performance.now() > giveUp) {
-      await child.stop();
-      throw new Error(`our server was not ready within ${READY_WITHIN_MS / 1000} s:\n${child.output().slice(-2000)}`);
-    }
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  return { origin: child.origin, pid: child.process.pid!, readyMs: performance.now() - started, stop: child.stop };
+  return startReadyServer([options.cli], ["--config", config]);
 }
 
 async function startTheirs(settings: PeerSettings): Promise<Running> {
@@ -104,12 +95,15 @@ export async function runPeerBench(options: PeerBenchOptions) {
   const promptFile = join(options.modelDir, "prompts", "classify.txt");
   const { prefix, suffix } = parseClassifyPrompt(await readFile(promptFile, "utf8"), promptFile);
   const chatBody = (text: string, stream: boolean) =>
-    JSON.stringify({ model: options.model, messages: [{ role: "user", content: `Is this email spam or ham?\n${text}` }], max_tokens: options.maxTokens, temperature: 0, stop: GENERIC_CHAT_STOP, stream });
+    JSON.stringify({ model: options.model, messages: [{ role: "user", content: chatQuestion(text) }], max_tokens: options.maxTokens, temperature: 0, stop: GENERIC_CHAT_STOP, stream });
   const classifyBodies: Record<Side, string[]> = {
     ours: options.texts.map((input) => JSON.stringify({ model: options.model, input })),
     peer: options.texts.map((input) => JSON.stringify({ prompt: `${prefix}${input}${suffix}`, n_predict: 1, n_probs: options.labels.length, temperature: 0, cache_prompt: true })),
   };
   const classifyClients = options.slots * 2;
+  // node-llama-cpp on its own, in a process of its own, between the servers' runs: the ceiling under our GGUF path.
+  const engineSettings = { modelPath: peerSettings.model, threads: options.threads, slots: options.slots, contextPerSlot: options.contextPerSlot, seconds: options.seconds, maxTokens: options.maxTokens, texts: options.texts.map(chatQuestion) };
+  const engine: Array<EngineAloneResult & { round: number }> = [];
   let loadedRss: Record<Side, { now: number; peak: number }> | undefined;
 
   const servers: Record<Side, Running> = { ours: await start("ours"), peer: await start("peer") };
@@ -124,6 +118,11 @@ export async function runPeerBench(options: PeerBenchOptions) {
             const result = await chatLoop(servers[side].origin, options.texts.map((t) => chatBody(t, stream)), clients, options.seconds, stream);
             chat.push({ side, round, ...result });
             options.log(`chat ${stream ? "streamed" : "plain"} ${clients} clients ${side}: ${result.throughput.toFixed(1)} req/s, ${result.tokensPerSecond.toFixed(0)} tokens/s, p99 ${result.latencyMs.p99.toFixed(0)} ms${result.firstTokenMs ? `, first token p50 ${result.firstTokenMs.p50.toFixed(1)} ms` : ""}, ${result.errors} errors`);
+          }
+          if (!stream) {
+            const result = await measureEngineAlone({ ...engineSettings, clients });
+            engine.push({ round, ...result });
+            options.log(`chat plain ${clients} clients node-llama-cpp alone: ${result.throughput.toFixed(1)} req/s, ${result.tokensPerSecond.toFixed(0)} tokens/s`);
           }
         }
       }
@@ -158,6 +157,17 @@ export async function runPeerBench(options: PeerBenchOptions) {
       return { clients, stream, ours, peer, ratio: { requestsPerSecond: ours.requestsPerSecond / peer.requestsPerSecond, p99: ours.p99 / peer.p99 } };
     }),
   );
+  const engineRows = options.clients.map((clients) => {
+    const runs = engine.filter((r) => r.clients === clients);
+    const requestsPerSecond = median(runs.map((r) => r.throughput));
+    const row = (stream: boolean) => chatRows.find((r) => r.clients === clients && r.stream === stream)!;
+    return {
+      clients,
+      requestsPerSecond,
+      tokensPerSecond: median(runs.map((r) => r.tokensPerSecond)),
+      ratio: { toPeer: requestsPerSecond / row(false).peer.requestsPerSecond, oursToEngine: row(false).ours.requestsPerSecond / requestsPerSecond },
+    };
+  });
   const classifyOf = (side: Side) => {
     const runs = classify.filter((r) => r.side === side);
     return { itemsPerSecond: median(runs.map((r) => r.itemsPerSecond)), p99: median(runs.map((r) => r.p99)), errors: runs.reduce((n, r) => n + r.errors, 0) };
@@ -167,6 +177,7 @@ export async function runPeerBench(options: PeerBenchOptions) {
   return {
     settings: { threads: options.threads, slots: options.slots, contextPerSlot: options.contextPerSlot, maxTokens: options.maxTokens, seconds: options.seconds, rounds: options.rounds, temperature: 0, peerCachePrompt: true },
     chat: chatRows,
+    engineAlone: engineRows,
     classification: { ...classification, ratio: classification.ours.itemsPerSecond / classification.peer.itemsPerSecond },
     coldStartMs: { ours: { first: cold.ours[0]!, warm: warm("ours") }, peer: { first: cold.peer[0]!, warm: warm("peer") }, ratio: warm("ours") / warm("peer") },
     rssMib: {
@@ -174,7 +185,7 @@ export async function runPeerBench(options: PeerBenchOptions) {
       loaded: { ours: loadedRss!.ours.now, peer: loadedRss!.peer.now },
       peak: { ours: loadedRss!.ours.peak, peer: loadedRss!.peer.peak },
     },
-    runs: { chat, classify, coldStartMs: cold },
+    runs: { chat, engineAlone: engine, classify, coldStartMs: cold },
   };
 }
 
