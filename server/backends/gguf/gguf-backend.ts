@@ -12,6 +12,7 @@ import { parseClassifyPrompt, promptTokens } from "./classify-prompt.js";
 import { labelCandidates, labelLogProbabilities } from "./label-scorer.js";
 import { llamaRuntime, type LlamaRuntime } from "./llama-runtime.js";
 import { serializeLogitReads } from "./serial-logit-reads.js";
+import { releaseDecodeReadsTogether } from "./decode-step-reads.js";
 import { validateGgufInChild } from "./validate-gguf.js";
 import { createTextGenerator, type PreparedPrompt } from "./text-generator.js";
 import { createGgufEmbedder } from "./gguf-embedder.js";
@@ -156,6 +157,7 @@ export async function createGgufBackend(context: BackendContext): Promise<GgufBa
     llamaContext = await model.createContext({ contextSize, sequences: settings.sequences, threads });
     const free: LlamaContextSequence[] = Array.from({ length: settings.sequences }, () => llamaContext!.getSequence());
     serializeLogitReads(llamaContext);
+    releaseDecodeReadsTogether(llamaContext);
 
     const classifyOne = async (text: string): Promise<{ output: ClassificationOutput; logProbs: number[] }> => {
       if (!prompt) throw new ServingError("ERR_MODEL_CANNOT_CLASSIFY", `model '${manifest.name}' generates text: use /v1/chat/completions or /v1/completions`);

@@ -86,6 +86,8 @@ export async function generateOnSequence(model: LlamaModel, sequence: LlamaConte
       finishReason = "cancelled";
       break;
     }
+    // The next token is asked for a turn later, with every other sequence's: see decode-step-reads.ts.
+    await new Promise((resolve) => setImmediate(resolve));
   }
   if (!stopped) {
     // Bytes of a character the generation ended inside of: shown as llama.cpp detokenizes them.

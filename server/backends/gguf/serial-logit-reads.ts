@@ -23,7 +23,7 @@ export function serializeLogitReads(context: LlamaContext): void {
   /** The first read since the last decode, while it runs; undefined once it has ended (rows in order). */
   let reordering: Promise<unknown> | undefined;
   let readSinceDecode = true;
-  const wrap = (name: keyof NativeContext, value: NativeCall) => Object.defineProperty(native, name, { value });
+  const wrap = (name: keyof NativeContext, value: NativeCall) => Object.defineProperty(native, name, { value, configurable: true });
   // The binding's methods are read-only on its prototype: own properties of this one context shadow them.
   wrap("decodeBatch", (...args) => {
     readSinceDecode = false;
