@@ -46,7 +46,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       rssMib: await options.memoryMib(),
     });
   };
-  const timer = setInterval(() => void close(), options.intervalSeconds * 1000);
+  // A server that dies mid-run cannot say its memory: the run ends with that, not with an unhandled rejection.
+  let failure: Error | undefined;
+  const timer = setInterval(() => close().catch((error: Error) => (failure ??= error)), options.intervalSeconds * 1000);
   let total: LoadResult;
   try {
     total = await openLoop({ origin: options.origin, path: "/v1/classify", bodies: options.bodies, durationSeconds: options.seconds, warmupSeconds: 0 }, options.rate, 1024, (_i, status, _body, latencyMs) => {
@@ -57,6 +59,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   } finally {
     clearInterval(timer);
   }
+  if (failure) throw new Error(`the soak stopped: the server's memory could not be read (${failure.message}); it may have died`, { cause: failure });
   await close();
   const warm = intervals.find((i) => i.endSeconds >= 60) ?? intervals[0]!;
   const last = intervals.at(-1)!;
