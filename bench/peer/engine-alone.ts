@@ -28,7 +28,7 @@ export interface EngineAloneResult {
 }
 
 /**
- * The ceiling under the binding both of our GGUF paths run on: node-llama-cpp's `sequence.evaluate`, greedy, as many
+ * What the binding our GGUF paths run on gives by itself: node-llama-cpp's `sequence.evaluate`, greedy, as many
  * sequences as the servers have slots, each client a loop of prompt, then tokens up to `maxTokens`, the end of
  * generation or the generic prompt's stop, then the next prompt. What a sequence holds that begins the next prompt is
  * kept, as both servers keep it; the prompt is the generic chat prompt our server renders. Runs in a child process of

@@ -101,7 +101,7 @@ export async function runPeerBench(options: PeerBenchOptions) {
     peer: options.texts.map((input) => JSON.stringify({ prompt: `${prefix}${input}${suffix}`, n_predict: 1, n_probs: options.labels.length, temperature: 0, cache_prompt: true })),
   };
   const classifyClients = options.slots * 2;
-  // node-llama-cpp on its own, in a process of its own, between the servers' runs: the ceiling under our GGUF path.
+  // node-llama-cpp on its own, in a process of its own, between the servers' runs: what the binding gives by itself.
   const engineSettings = { modelPath: peerSettings.model, threads: options.threads, slots: options.slots, contextPerSlot: options.contextPerSlot, seconds: options.seconds, maxTokens: options.maxTokens, texts: options.texts.map(chatQuestion) };
   const engine: Array<EngineAloneResult & { round: number }> = [];
   let loadedRss: Record<Side, { now: number; peak: number }> | undefined;
@@ -160,12 +160,12 @@ export async function runPeerBench(options: PeerBenchOptions) {
   const engineRows = options.clients.map((clients) => {
     const runs = engine.filter((r) => r.clients === clients);
     const requestsPerSecond = median(runs.map((r) => r.throughput));
-    const row = (stream: boolean) => chatRows.find((r) => r.clients === clients && r.stream === stream)!;
+    const plain = chatRows.find((r) => r.clients === clients && !r.stream)!;
     return {
       clients,
       requestsPerSecond,
       tokensPerSecond: median(runs.map((r) => r.tokensPerSecond)),
-      ratio: { toPeer: requestsPerSecond / row(false).peer.requestsPerSecond, oursToEngine: row(false).ours.requestsPerSecond / requestsPerSecond },
+      ratio: { toPeer: requestsPerSecond / plain.peer.requestsPerSecond, oursToEngine: plain.ours.requestsPerSecond / requestsPerSecond },
     };
   });
   const classifyOf = (side: Side) => {
